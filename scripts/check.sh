@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The project's test command: installs deps, builds, runs the C++ unit tests
+# (ctest) and the SQL regression tests (pg_regress) against a private,
+# throwaway PostgreSQL 15 cluster. Exits non-zero if anything failed.
+#
+# Usage: scripts/check.sh [--unit-only | --regress-only] [-- PG_REGRESS_ARGS...]
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  sed -n 's/^# Usage: //p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+# --no-tests=error: a CMake change that drops every test must not pass.
+run_unit() {
+  automl_log "unit tests"
+  ctest --test-dir "$AUTOML_BUILD_DIR" --output-on-failure --no-tests=error
+}
+
+# A test file that the schedule forgets would silently never run.
+check_schedule() {
+  local sched="$ROOT/regress/schedule" kw rest t f missing=()
+  local -A listed=()
+  [[ -f "$sched" ]] || automl_die "missing $sched"
+  while read -r kw rest; do
+    [[ "$kw" == "test:" ]] || continue
+    for t in $rest; do listed[$t]=1; done
+  done <"$sched"
+  ((${#listed[@]} > 0)) || automl_die "$sched lists no tests"
+  shopt -s nullglob
+  for f in "$ROOT"/regress/sql/*.sql; do
+    t="$(basename "$f" .sql)"
+    [[ -n "${listed[$t]:-}" ]] || missing+=("$t")
+  done
+  shopt -u nullglob
+  ((${#missing[@]} == 0)) ||
+    automl_die "regress/sql tests not in regress/schedule: ${missing[*]}"
+}
+
+# pg_regress --use-existing neither drops nor creates the database, so do
+# what it would do itself: fresh DB, C messages/formats for stable output.
+create_regress_db() {
+  local db=automl_regress
+  automl_psql -q -d postgres -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS $db" \
+    -c "CREATE DATABASE $db TEMPLATE template0" \
+    -c "ALTER DATABASE $db SET lc_messages TO 'C'" \
+    -c "ALTER DATABASE $db SET lc_monetary TO 'C'" \
+    -c "ALTER DATABASE $db SET lc_numeric TO 'C'" \
+    -c "ALTER DATABASE $db SET lc_time TO 'C'" \
+    -c "ALTER DATABASE $db SET bytea_output TO 'hex'" \
+    -c "ALTER DATABASE $db SET timezone_abbreviations TO 'Default'"
+}
+
+# pg_regress runs as the caller: with --use-existing it only runs psql, so
+# it needs no postgres rights, and root can read a repo under /root.
+# Output goes to the build tree so the source tree stays clean.
+run_regress() {
+  local out="$AUTOML_BUILD_DIR/regress"
+  automl_log "regression tests"
+  rm -rf "$out"
+  mkdir -p "$out"
+  create_regress_db
+  if "$AUTOML_PG_REGRESS" --use-existing --host="$PGHOST" --port="$PGPORT" \
+      --user=postgres --dbname=automl_regress --bindir="$AUTOML_SYS_BINDIR" \
+      --inputdir="$ROOT/regress" --outputdir="$out" \
+      --schedule="$ROOT/regress/schedule" "$@"; then
+    return 0
+  fi
+  if [[ -f "$out/regression.diffs" ]]; then
+    echo "---- $out/regression.diffs ----" >&2
+    cat "$out/regression.diffs" >&2
+  fi
+  return 1
+}
+
+main() {
+  local unit=1 regress=1 rc=0
+  while (($#)); do
+    case "$1" in
+      --unit-only) regress=0 ;;
+      --regress-only) unit=0 ;;
+      --) shift; break ;;
+      *) usage ;;
+    esac
+    shift
+  done
+  ((unit || regress)) || usage
+  # Fail fast, before a long build, on a schedule that misses a test.
+  if ((regress)); then
+    check_schedule
+  fi
+  automl_install_deps
+  automl_build
+  # Keep going after a unit failure so one run reports everything.
+  if ((unit)); then
+    run_unit || rc=1
+  fi
+  if ((regress)); then
+    automl_cluster_start
+    run_regress "$@" || rc=1
+  fi
+  if ((rc)); then
+    automl_log "FAILED"
+  else
+    automl_log "all tests passed"
+  fi
+  exit "$rc"
+}
+
+main "$@"

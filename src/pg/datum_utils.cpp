@@ -1,0 +1,54 @@
+#include "datum_utils.h"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+}
+
+namespace pg_automl::pg {
+
+char* jsonb_arg_cstring(FunctionCallInfo fcinfo, int argno) {
+  Jsonb* jb = PG_GETARG_JSONB_P(argno);
+  return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+}
+
+Datum jsonb_from_cstring(const char* text) {
+  return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+}
+
+Datum int4_array(const int64_t* values, int n) {
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  for (int i = 0; i < n; ++i) elems[i] = Int32GetDatum(int32(values[i]));
+  return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+void require_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
+  if (PG_ARGISNULL(argno))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name)));
+}
+
+namespace {
+template <typename T>
+const T* array_values(ArrayType* arr, Oid type, int* n, const char* what) {
+  if (ARR_ELEMTYPE(arr) != type)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("%s has the wrong element type", what)));
+  if (ARR_NDIM(arr) > 1)
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s must be a one-dimensional array", what),
+                    errhint("Flatten multi-dimensional features with a feature_shape instead.")));
+  if (array_contains_nulls(arr))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s contains NULL elements", what)));
+  *n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+  return reinterpret_cast<const T*>(ARR_DATA_PTR(arr));
+}
+}  // namespace
+
+const double* float8_array_values(ArrayType* arr, int* n, const char* what) {
+  return array_values<double>(arr, FLOAT8OID, n, what);
+}
+
+const float* float4_array_values(ArrayType* arr, int* n, const char* what) {
+  return array_values<float>(arr, FLOAT4OID, n, what);
+}
+
+}  // namespace pg_automl::pg

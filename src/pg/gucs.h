@@ -1,0 +1,10 @@
+// Settings of pg_automl (defined in module.cpp).
+#pragma once
+
+extern "C" {
+extern int automl_segments;    // pg_automl.segments: shards written by automl_prepare
+extern int automl_threads;     // pg_automl.threads: intra-op threads per process
+extern char* automl_device;    // pg_automl.device: cpu, cuda or cuda:N
+}
+// The segment this backend serves (0 in an ordinary session); picks its GPU.
+extern int automl_segment;

@@ -1,0 +1,294 @@
+// Training, evaluation and prediction inside the database.
+//
+// The training aggregate keeps a Trainer (model + optimizer) in an internal
+// state owned by the aggregate's memory context: the state bytes are
+// deserialised once, every row (one packed buffer) is one or more optimizer
+// steps, and the final function serialises the state once.
+#include <cmath>
+#include <string>
+
+#include "boundary.h"
+#include "datum_utils.h"
+#include "owned.h"
+#include "pg_automl/model_spec.h"
+#include "pg_automl/train_params.h"
+#include "pg_automl/trainer.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+}
+
+using namespace pg_automl;
+using namespace pg_automl::pg;
+
+namespace {
+
+MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
+  MemoryContext agg;
+  if (!AggCheckCallContext(fcinfo, &agg))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function can only be called as an aggregate")));
+  return agg;
+}
+
+// The inputs a Trainer is built from, read from SQL arguments as plain C data.
+struct TrainerArgs {
+  const char* spec;
+  const char* params;
+  const void* state;
+  size_t state_size;
+};
+
+TrainerArgs trainer_args(FunctionCallInfo fcinfo, int state_arg, int spec_arg, int params_arg) {
+  require_arg(fcinfo, state_arg, "training state");
+  require_arg(fcinfo, spec_arg, "model spec");
+  TrainerArgs a;
+  bytea* state = PG_GETARG_BYTEA_P(state_arg);
+  a.state = VARDATA(state);
+  a.state_size = VARSIZE(state) - VARHDRSZ;
+  a.spec = jsonb_arg_cstring(fcinfo, spec_arg);
+  a.params = PG_ARGISNULL(params_arg) ? "{}" : jsonb_arg_cstring(fcinfo, params_arg);
+  return a;
+}
+
+std::unique_ptr<Trainer> RestoreTrainer(const TrainerArgs& a) {
+  std::string device = PrepareRuntime();
+  return Trainer::Restore(ParseModelSpec(a.spec), ParseTrainParams(a.params), a.state, a.state_size, device);
+}
+
+// The buffer of one row, detoasted (buffers are stored uncompressed).
+bytea* buffer_arg(FunctionCallInfo fcinfo, int argno) {
+  if (PG_ARGISNULL(argno))
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("packed buffer is NULL")));
+  return PG_GETARG_BYTEA_P(argno);
+}
+
+struct TrainState {
+  std::unique_ptr<Trainer> trainer;
+  PassStats stats;
+};
+
+Datum result_tuple(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function must return a composite type")));
+  tupdesc = BlessTupleDesc(tupdesc);
+  return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+Datum float_or_null(double v, bool* isnull) {
+  *isnull = std::isnan(v);
+  return Float8GetDatum(v);
+}
+
+}  // namespace
+
+// automl_init_state(spec jsonb, params jsonb, task text, seed bigint) -> bytea
+// A fresh model: weights initialised from `seed`, empty optimizer state.
+AUTOML_FUNCTION(automl_init_state);
+Datum automl_init_state(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "model spec");
+  require_arg(fcinfo, 2, "task");
+  const char* spec = jsonb_arg_cstring(fcinfo, 0);
+  const char* params = PG_ARGISNULL(1) ? "{}" : jsonb_arg_cstring(fcinfo, 1);
+  char* task = text_to_cstring(PG_GETARG_TEXT_PP(2));
+  int64 seed = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+  Task t;
+  if (strcmp(task, "classification") == 0) t = Task::Classification;
+  else if (strcmp(task, "regression") == 0) t = Task::Regression;
+  else
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unrecognized task \"%s\"", task),
+                    errhint("Use classification or regression.")));
+  bytea* out = nullptr;
+  AUTOML_TRY {
+    std::string device = PrepareRuntime();
+    auto trainer = Trainer::Create(ParseModelSpec(spec), ParseTrainParams(params), t, uint64_t(seed), device);
+    out = MakeBytea(trainer->SaveState());
+  }
+  AUTOML_CATCH;
+  PG_RETURN_BYTEA_P(out);
+}
+
+// automl_train_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb)
+AUTOML_FUNCTION(automl_train_step);
+Datum automl_train_step(PG_FUNCTION_ARGS) {
+  MemoryContext agg = aggregate_context(fcinfo);
+  // Cancel and statement_timeout act here, between buffers, where no C++
+  // object is alive in this frame.
+  CHECK_FOR_INTERRUPTS();
+  auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+  if (!holder) holder = owned_in<TrainState>(agg);
+  bytea* buf = buffer_arg(fcinfo, 1);
+  TrainerArgs args{};
+  if (!holder->object) args = trainer_args(fcinfo, 2, 3, 4);
+  AUTOML_TRY {
+    if (!holder->object) {
+      auto s = std::make_unique<TrainState>();
+      s->trainer = RestoreTrainer(args);
+      holder->object = s.release();
+    }
+    BufferView view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    holder->object->stats.Merge(holder->object->trainer->Train(view, MakeInterruptCheck()));
+  }
+  AUTOML_CATCH;
+  PG_RETURN_POINTER(holder);
+}
+
+// Final: (state bytea, loss float8, accuracy float8, rows bigint, steps bigint)
+AUTOML_FUNCTION(automl_train_final);
+Datum automl_train_final(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  auto* holder = reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+  if (!holder->object) PG_RETURN_NULL();
+  bytea* state = nullptr;
+  PassStats stats;
+  int64_t steps = 0;
+  AUTOML_TRY {
+    state = MakeBytea(holder->object->trainer->SaveState());
+    stats = holder->object->stats;
+    steps = holder->object->trainer->counters().steps;
+  }
+  AUTOML_CATCH;
+  Datum values[5];
+  bool nulls[5] = {false, false, false, false, false};
+  values[0] = PointerGetDatum(state);
+  values[1] = float_or_null(stats.Loss(), &nulls[1]);
+  values[2] = float_or_null(stats.Accuracy(), &nulls[2]);
+  values[3] = Int64GetDatum(stats.rows);
+  values[4] = Int64GetDatum(steps);
+  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+}
+
+// automl_eval_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb, top_k int)
+AUTOML_FUNCTION(automl_eval_step);
+Datum automl_eval_step(PG_FUNCTION_ARGS) {
+  MemoryContext agg = aggregate_context(fcinfo);
+  CHECK_FOR_INTERRUPTS();
+  auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+  if (!holder) holder = owned_in<TrainState>(agg);
+  bytea* buf = buffer_arg(fcinfo, 1);
+  TrainerArgs args{};
+  int top_k = PG_ARGISNULL(5) ? 5 : PG_GETARG_INT32(5);
+  if (top_k < 1)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("top_k must be at least 1")));
+  if (!holder->object) args = trainer_args(fcinfo, 2, 3, 4);
+  AUTOML_TRY {
+    if (!holder->object) {
+      auto s = std::make_unique<TrainState>();
+      s->trainer = RestoreTrainer(args);
+      holder->object = s.release();
+    }
+    BufferView view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    holder->object->stats.Merge(holder->object->trainer->Evaluate(view, top_k));
+  }
+  AUTOML_CATCH;
+  PG_RETURN_POINTER(holder);
+}
+
+// Final: (loss float8, accuracy float8, top_k_accuracy float8, rows bigint)
+AUTOML_FUNCTION(automl_eval_final);
+Datum automl_eval_final(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  auto* holder = reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+  if (!holder->object) PG_RETURN_NULL();
+  PassStats s = holder->object->stats;
+  Datum values[4];
+  bool nulls[4] = {false, false, false, false};
+  values[0] = float_or_null(s.Loss(), &nulls[0]);
+  values[1] = float_or_null(s.Accuracy(), &nulls[1]);
+  values[2] = float_or_null(s.TopKAccuracy(), &nulls[2]);
+  values[3] = Int64GetDatum(s.rows);
+  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+}
+
+namespace {
+
+// A restored model cached for the life of one query (fn_mcxt): prediction is
+// called once per buffer and must not deserialise the state each time.  The
+// key is the state's size and checksum, both in its header.
+struct PredictCache {
+  std::unique_ptr<Trainer> trainer;
+  std::string key;
+};
+
+std::string StateKey(const void* state, size_t size) {
+  size_t n = std::min<size_t>(size, 24);
+  return std::string(static_cast<const char*>(state), n) + std::to_string(size);
+}
+
+}  // namespace
+
+// automl_predict_buffer(state bytea, spec jsonb, params jsonb, buffer bytea)
+//   -> setof (row_index int, id bigint, class_index int, probability real,
+//             value real, label real)
+// One batched forward pass per buffer, never one per row.
+AUTOML_FUNCTION(automl_predict_buffer);
+Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
+  CHECK_FOR_INTERRUPTS();
+  TrainerArgs args = trainer_args(fcinfo, 0, 1, 2);
+  bytea* buf = buffer_arg(fcinfo, 3);
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  auto* holder = static_cast<Owned<PredictCache>*>(fcinfo->flinfo->fn_extra);
+  if (!holder) {
+    holder = owned_in<PredictCache>(fcinfo->flinfo->fn_mcxt);
+    fcinfo->flinfo->fn_extra = holder;
+  }
+  BufferView view;
+  std::vector<Prediction>* preds = nullptr;
+  bool classification = true;
+  AUTOML_TRY {
+    if (!holder->object) holder->object = new PredictCache();
+    PredictCache& c = *holder->object;
+    std::string key = StateKey(args.state, args.state_size);
+    if (!c.trainer || c.key != key) {
+      c.trainer.reset();
+      c.trainer = RestoreTrainer(args);
+      c.key = key;
+    }
+    view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    preds = new std::vector<Prediction>(c.trainer->Predict(view));
+    classification = c.trainer->task() == Task::Classification;
+  }
+  AUTOML_CATCH;
+  // Copy into plain arrays first so that no C++ object is live while
+  // tuplestore calls may ereport.
+  uint32_t rows = view.rows;
+  Prediction* plain = static_cast<Prediction*>(palloc(sizeof(Prediction) * rows));
+  std::copy(preds->begin(), preds->end(), plain);
+  delete preds;
+  for (uint32_t i = 0; i < rows; ++i) {
+    Datum values[6];
+    bool nulls[6] = {false, view.ids == nullptr, !classification, !classification, classification, false};
+    values[0] = Int32GetDatum(int32(i));
+    values[1] = view.ids ? Int64GetDatum(view.Id(i)) : 0;
+    values[2] = Int32GetDatum(plain[i].class_index);
+    values[3] = Float4GetDatum(plain[i].probability);
+    values[4] = Float4GetDatum(plain[i].value);
+    values[5] = Float4GetDatum(view.classes ? float(view.classes[i]) : view.targets[i]);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return (Datum)0;
+}
+
+// automl_state_info(state bytea) -> jsonb: what a saved state holds.
+AUTOML_FUNCTION(automl_state_info);
+Datum automl_state_info(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "training state");
+  bytea* state = PG_GETARG_BYTEA_P(0);
+  char* text = nullptr;
+  AUTOML_TRY {
+    StateSummary s = SummarizeState(VARDATA(state), VARSIZE(state) - VARHDRSZ);
+    std::string j = std::string("{\"task\": \"") +
+                    (s.task == Task::Classification ? "classification" : "regression") +
+                    "\", \"outputs\": " + std::to_string(s.outputs) + ", \"optimizer\": \"" +
+                    OptimizerName(s.optimizer) + "\", \"steps\": " + std::to_string(s.counters.steps) +
+                    ", \"samples\": " + std::to_string(s.counters.samples) +
+                    ", \"buffers\": " + std::to_string(s.counters.buffers) + ", \"bytes\": " + std::to_string(s.size) + "}";
+    PgCall([&] { text = pstrdup(j.c_str()); });
+  }
+  AUTOML_CATCH;
+  PG_RETURN_DATUM(jsonb_from_cstring(text));
+}
