@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -60,12 +61,25 @@ IdxArray ReadIdx(const std::string& path, int64_t offset, int64_t limit) {
                                                  std::to_string(a.dims[0]) + " items");
   int64_t count = a.dims[0] - offset;
   if (limit >= 0 && limit < count) count = limit;
-  int64_t item = a.ItemSize();
-  if (item > (1 << 24)) throw Error(ErrorKind::DataCorrupted, "IDX file \"" + path + "\" has items that are too large");
+  // Multiply step by step: each dimension may be up to 2^28, so the product
+  // of three could overflow int64.
+  int64_t item = 1;
+  for (size_t i = 1; i < a.dims.size(); ++i) {
+    item *= a.dims[i];
+    if (item > (1 << 24))
+      throw Error(ErrorKind::DataCorrupted, "IDX file \"" + path + "\" has items that are too large");
+  }
   if (offset > 0 && gzseek(f.get(), z_off_t(offset * item), SEEK_CUR) < 0)
     throw Error(ErrorKind::DataCorrupted, "file \"" + path + "\" is truncated");
-  a.data.resize(size_t(count * item));
-  ReadExact(f.get(), a.data.data(), a.data.size(), path);
+  // Grow the array as the data arrives, so that a header claiming more than
+  // the file holds fails at the end of the file, not in a huge allocation.
+  const size_t total = size_t(count) * size_t(item);
+  constexpr size_t kChunk = size_t(1) << 24;
+  while (a.data.size() < total) {
+    size_t at = a.data.size(), n = std::min(kChunk, total - at);
+    a.data.resize(at + n);
+    ReadExact(f.get(), a.data.data() + at, n, path);
+  }
   a.dims[0] = count;
   return a;
 }

@@ -1,6 +1,7 @@
 #include "pg_automl/packed_buffer.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "pg_automl/errors.h"
@@ -137,18 +138,26 @@ void BufferBuilder::Add(const double* values, size_t n, double label, int64_t id
     throw Error(ErrorKind::DataException, "feature arrays have different lengths",
                 "A row has " + std::to_string(n) + " values; the table has " + std::to_string(features_) + ".");
   if (rows_ >= kMaxBufferRows) throw Error(ErrorKind::InvalidParameter, "too many rows for one buffer");
-  for (size_t i = 0; i < n; ++i) {
+  // Check the whole row before appending any of it, so that a rejected row
+  // leaves the builder as it was.
+  for (size_t i = 0; i < n; ++i)
     if (!std::isfinite(values[i]))
       throw Error(ErrorKind::DataException, "feature value is not finite");
+  if (kind_ == LabelKind::ClassIndex) {
+    // Converting a non-integral or out-of-range double to int32 is undefined.
+    if (!(label >= double(INT32_MIN) && label <= double(INT32_MAX)) || label != std::floor(label))
+      throw Error(ErrorKind::DataException, "class label " + std::to_string(label) + " is not an integer",
+                  {}, "Class labels are integers from 0 to the number of classes minus 1.");
+  } else if (!std::isfinite(label)) {
+    throw Error(ErrorKind::DataException, "target value is not finite");
+  }
+  for (size_t i = 0; i < n; ++i) {
     float v = float(values[i]);
     if (norm_ && !norm_->empty()) v = (v - norm_->shift[i]) * norm_->scale[i];
     x_.push_back(v);
   }
   if (kind_ == LabelKind::ClassIndex) classes_.push_back(int32_t(label));
-  else {
-    if (!std::isfinite(label)) throw Error(ErrorKind::DataException, "target value is not finite");
-    targets_.push_back(float(label));
-  }
+  else targets_.push_back(float(label));
   if (with_ids_) ids_.push_back(id);
   ++rows_;
 }

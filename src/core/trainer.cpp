@@ -124,9 +124,10 @@ struct Trainer::Impl {
     return at::mse_loss(out.squeeze(1), y, red);
   }
 
-  int64_t Chunk(uint32_t rows, int64_t fallback) const {
-    int64_t b = params.batch_size > 0 ? params.batch_size : fallback;
-    return std::max<int64_t>(1, std::min<int64_t>(b, rows));
+  // Optimizer steps for a buffer of `rows` rows: one, or one per batch_size.
+  int64_t Steps(int64_t rows) const {
+    int64_t b = params.batch_size > 0 ? std::min<int64_t>(params.batch_size, rows) : rows;
+    return (rows + b - 1) / b;
   }
 };
 
@@ -190,11 +191,28 @@ std::unique_ptr<Trainer> Trainer::Restore(const ModelSpec& spec, const TrainPara
   restore(impl->model->named_buffers());
   ReadOptimizerState(r, *impl->optimizer, meta.optimizer, impl->parameters, impl->device);
   if (r.remaining() != 0) throw Error(ErrorKind::DataCorrupted, "training state has trailing bytes");
-  // The generator state must be one the generator accepts; it throws otherwise.
+  // CPU and CUDA generators keep states of different sizes.  A state saved
+  // on another kind of device (trained on a GPU, evaluated on the CPU, say)
+  // continues with this device's generator seeded from the saved state, so
+  // the run stays deterministic.  Otherwise set_state throws c10::Error
+  // (before changing the generator) for a state it rejects, which for bytes
+  // that passed the checksum still means a malformed state.
   at::Generator gen = impl->Generator();
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(impl->rng_state);
+    if (impl->rng_state.numel() != gen.get_state().numel()) {
+      at::Tensor saved = impl->rng_state.contiguous();
+      gen.set_current_seed((uint64_t(Crc32(saved.data_ptr(), saved.nbytes())) << 32) ^
+                           uint64_t(impl->meta.counters.steps));
+      impl->rng_state = gen.get_state();
+    } else {
+      try {
+        gen.set_state(impl->rng_state);
+      } catch (const c10::Error& e) {
+        throw Error(ErrorKind::DataCorrupted, "training state is malformed",
+                    std::string("Its random generator state is invalid: ") + e.what_without_backtrace());
+      }
+    }
   }
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }
@@ -208,12 +226,14 @@ PassStats Trainer::Train(const BufferView& b, const InterruptCheck& interrupt) {
     gen.set_state(m.rng_state);
   }
   m.model->train();
-  int64_t chunk = m.Chunk(b.rows, b.rows);
+  // Minibatches of balanced sizes: a remainder of one row would break batch
+  // norm and give one noisy step.
+  int64_t rows = b.rows, steps = m.Steps(rows);
   at::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(m.device));
   at::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(m.device));
-  for (int64_t start = 0; start < b.rows; start += chunk) {
-    if (start > 0 && interrupt) interrupt();
-    int64_t n = std::min<int64_t>(chunk, b.rows - start);
+  for (int64_t i = 0; i < steps; ++i) {
+    if (i > 0 && interrupt) interrupt();
+    int64_t start = i * rows / steps, n = (i + 1) * rows / steps - start;
     at::Tensor xb = x.narrow(0, start, n), yb = y.narrow(0, start, n);
     m.optimizer->zero_grad();
     at::Tensor out = m.model->forward(xb);

@@ -1,6 +1,7 @@
 #include "pg_automl/training_state.h"
 
 #include <sstream>
+#include <type_traits>
 
 #include <torch/torch.h>
 
@@ -35,11 +36,17 @@ at::ScalarType TypeOf(uint8_t code) {
   Corrupt("training state is malformed", "Unknown tensor type code " + std::to_string(code) + ".");
 }
 
-// libtorch keys optimizer state by the address of the parameter's impl.
-std::string ParamKey(const at::Tensor& p) {
-  std::ostringstream s;
-  s << p.unsafeGetTensorImpl();
-  return s.str();
+// libtorch keys optimizer state by the address of the parameter's impl:
+// as a string in 1.x, as the pointer itself in 2.x.
+template <typename Map>
+typename Map::key_type ParamKey(const Map&, const at::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
 }
 
 void WriteOptional(ByteWriter& w, const at::Tensor& t) {
@@ -142,7 +149,7 @@ void WriteOptimizerState(ByteWriter& w, torch::optim::Optimizer& opt, OptimizerK
   auto& states = opt.state();
   w.Put<uint32_t>(uint32_t(params.size()));
   for (const auto& p : params) {
-    auto it = states.find(ParamKey(p));
+    auto it = states.find(ParamKey(states, p));
     w.Put<uint8_t>(it != states.end() ? 1 : 0);
     if (it == states.end()) continue;
     o::OptimizerParamState& s = *it->second;
@@ -237,7 +244,7 @@ void ReadOptimizerState(ByteReader& r, torch::optim::Optimizer& opt, OptimizerKi
         break;
       }
     }
-    states[ParamKey(p)] = std::move(st);
+    states[ParamKey(states, p)] = std::move(st);
   }
 }
 

@@ -5,6 +5,7 @@ extern "C" {
 extern int automl_segments;    // pg_automl.segments: shards written by automl_prepare
 extern int automl_threads;     // pg_automl.threads: intra-op threads per process
 extern char* automl_device;    // pg_automl.device: cpu, cuda or cuda:N
+extern int automl_buffer_cache_mb;  // pg_automl.buffer_cache_mb: per-backend buffer cache
 }
 // The segment this backend serves (0 in an ordinary session); picks its GPU.
 extern int automl_segment;

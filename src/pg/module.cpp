@@ -18,6 +18,7 @@ extern "C" {
 int automl_segments = 2;
 int automl_threads = 1;
 char* automl_device = nullptr;
+int automl_buffer_cache_mb = 1024;
 AUTOML_VISIBLE void _PG_init(void);
 }
 int automl_segment = 0;
@@ -35,10 +36,13 @@ bool check_device(char** newval, void** extra, GucSource source) {
 }  // namespace
 
 void _PG_init(void) {
+  // Preloading would put libtorch (and its OpenMP runtime) into the
+  // postmaster, whose children it forks: refuse instead of risking hangs.
   if (process_shared_preload_libraries_in_progress)
-    ereport(WARNING,
-            (errmsg("pg_automl does not need to be in shared_preload_libraries"),
-             errdetail("It is loaded by each backend that uses it; the postmaster never runs tensor code.")));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("pg_automl must not be loaded by shared_preload_libraries"),
+                    errdetail("The postmaster must never load libtorch: forked backends could hang in OpenMP."),
+                    errhint("Remove pg_automl from shared_preload_libraries; backends load it on first use.")));
   DefineCustomIntVariable("pg_automl.segments", "Number of shards that automl_prepare() writes by default.",
                           nullptr, &automl_segments, 2, 1, 1024, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("pg_automl.threads", "Intra-op threads of libtorch (and OpenBLAS) per process.",
@@ -47,6 +51,11 @@ void _PG_init(void) {
   DefineCustomStringVariable("pg_automl.device", "Device that trains models: cpu, cuda or cuda:N.",
                              "With cuda, segment k uses GPU k modulo the number of visible GPUs.",
                              &automl_device, "cpu", PGC_USERSET, 0, check_device, nullptr, nullptr);
+  DefineCustomIntVariable("pg_automl.buffer_cache_mb",
+                          "Memory per backend for packed buffers kept between training passes.",
+                          "Buffers read once are served from memory on later epochs; 0 disables the cache.",
+                          &automl_buffer_cache_mb, 1024, 0, 1024 * 1024, PGC_USERSET, GUC_UNIT_MB, nullptr,
+                          nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("pg_automl");
 #else

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "boundary.h"
+#include "buffer_cache.h"
 #include "datum_utils.h"
 #include "owned.h"
 #include "pg_automl/model_spec.h"
@@ -58,11 +59,19 @@ std::unique_ptr<Trainer> RestoreTrainer(const TrainerArgs& a) {
   return Trainer::Restore(ParseModelSpec(a.spec), ParseTrainParams(a.params), a.state, a.state_size, device);
 }
 
-// The buffer of one row, detoasted (buffers are stored uncompressed).
-bytea* buffer_arg(FunctionCallInfo fcinfo, int argno) {
+// The bytes of one row's packed buffer (from the backend's buffer cache
+// when it was read before).
+struct RawBuffer {
+  const char* data;
+  size_t size;
+};
+
+RawBuffer buffer_arg(FunctionCallInfo fcinfo, int argno) {
   if (PG_ARGISNULL(argno))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("packed buffer is NULL")));
-  return PG_GETARG_BYTEA_P(argno);
+  RawBuffer b;
+  b.data = cached_buffer_arg(fcinfo, argno, &b.size);
+  return b;
 }
 
 struct TrainState {
@@ -120,7 +129,7 @@ Datum automl_train_step(PG_FUNCTION_ARGS) {
   CHECK_FOR_INTERRUPTS();
   auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
   if (!holder) holder = owned_in<TrainState>(agg);
-  bytea* buf = buffer_arg(fcinfo, 1);
+  RawBuffer buf = buffer_arg(fcinfo, 1);
   TrainerArgs args{};
   if (!holder->object) args = trainer_args(fcinfo, 2, 3, 4);
   AUTOML_TRY {
@@ -129,7 +138,7 @@ Datum automl_train_step(PG_FUNCTION_ARGS) {
       s->trainer = RestoreTrainer(args);
       holder->object = s.release();
     }
-    BufferView view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    BufferView view = ParseBuffer(buf.data, buf.size);
     holder->object->stats.Merge(holder->object->trainer->Train(view, MakeInterruptCheck()));
   }
   AUTOML_CATCH;
@@ -168,7 +177,7 @@ Datum automl_eval_step(PG_FUNCTION_ARGS) {
   CHECK_FOR_INTERRUPTS();
   auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
   if (!holder) holder = owned_in<TrainState>(agg);
-  bytea* buf = buffer_arg(fcinfo, 1);
+  RawBuffer buf = buffer_arg(fcinfo, 1);
   TrainerArgs args{};
   int top_k = PG_ARGISNULL(5) ? 5 : PG_GETARG_INT32(5);
   if (top_k < 1)
@@ -180,7 +189,7 @@ Datum automl_eval_step(PG_FUNCTION_ARGS) {
       s->trainer = RestoreTrainer(args);
       holder->object = s.release();
     }
-    BufferView view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    BufferView view = ParseBuffer(buf.data, buf.size);
     holder->object->stats.Merge(holder->object->trainer->Evaluate(view, top_k));
   }
   AUTOML_CATCH;
@@ -228,7 +237,7 @@ AUTOML_FUNCTION(automl_predict_buffer);
 Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
   CHECK_FOR_INTERRUPTS();
   TrainerArgs args = trainer_args(fcinfo, 0, 1, 2);
-  bytea* buf = buffer_arg(fcinfo, 3);
+  RawBuffer buf = buffer_arg(fcinfo, 3);
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   auto* holder = static_cast<Owned<PredictCache>*>(fcinfo->flinfo->fn_extra);
@@ -248,7 +257,7 @@ Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
       c.trainer = RestoreTrainer(args);
       c.key = key;
     }
-    view = ParseBuffer(VARDATA(buf), VARSIZE(buf) - VARHDRSZ);
+    view = ParseBuffer(buf.data, buf.size);
     preds = new std::vector<Prediction>(c.trainer->Predict(view));
     classification = c.trainer->task() == Task::Classification;
   }

@@ -1,0 +1,23 @@
+// A per-backend cache of packed buffers, keyed by their TOAST pointer.
+//
+// A buffer (~800 kB) lives out of line in TOAST chunks of ~2 kB; fetching it
+// again every epoch costs an index lookup per chunk and a fresh allocation.
+// A TOAST value is immutable and its (toast relation, value id) pair names it
+// until it is deleted, so a backend that trains for many epochs (or a
+// segment process that serves one shard for a whole run) keeps the bytes it
+// has read, up to pg_automl.buffer_cache_mb.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+}
+
+namespace pg_automl::pg {
+
+// The bytes of argument `argno` (a bytea, NOT NULL): from the cache when the
+// same TOAST value was read before, else detoasted (and kept if room).
+// Returns a pointer and size valid until the end of the current call.
+const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size);
+
+}  // namespace pg_automl::pg
