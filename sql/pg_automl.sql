@@ -170,6 +170,12 @@ BEGIN
     END IF;
     info := @extschema@.automl_spec_info(spec);
     IF replace THEN
+        -- Trained states belong to the old architecture (automl_fits references it).
+        IF EXISTS (SELECT 1 FROM @extschema@.automl_fits f WHERE f.model_name = automl_add_model.name) THEN
+            RAISE EXCEPTION 'model "%" cannot be replaced: automl_fits holds models trained with it', name
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = 'Add the new architecture under another name, or delete those fits first.';
+        END IF;
         DELETE FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name;
     ELSIF EXISTS (SELECT 1 FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name) THEN
         RAISE EXCEPTION 'model "%" already exists', name USING ERRCODE = 'duplicate_object',
@@ -254,6 +260,7 @@ DECLARE
     id_expr text := 'NULL::int8';
     n_rows bigint;
     n_null bigint;
+    n_null_ids bigint;
     n_buffers bigint;
     classes text[];
     unknown text[];
@@ -280,6 +287,11 @@ BEGIN
         RAISE EXCEPTION 'segments must be between 1 and 1024, not %', segments USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF seed IS NULL THEN seed := 0; END IF;
+    -- Rows are shuffled by their physical id (ctid), which views lack.
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = source) NOT IN ('r', 'p', 'm') THEN
+        RAISE EXCEPTION '"%" is not a table or materialized view', source USING ERRCODE = 'wrong_object_type',
+            HINT = 'Prepare a table made from it, e.g. with CREATE TABLE ... AS SELECT.';
+    END IF;
     IF "like" IS NOT NULL THEN
         SELECT * INTO ref FROM @extschema@.automl_prepared p WHERE p.output_table = "like";
         IF NOT FOUND THEN
@@ -320,14 +332,19 @@ BEGIN
     END IF;
 
     -- Rows and labels
-    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS NULL) FROM %s', label, source)
-        INTO n_rows, n_null;
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS NULL), count(*) FILTER (WHERE %s IS NULL) FROM %s',
+                   label, id_expr, source)
+        INTO n_rows, n_null, n_null_ids;
     IF n_rows = 0 THEN
-        RAISE EXCEPTION 'relation "%" has no rows', source USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'relation "%" has no rows', source USING ERRCODE = 'data_exception';
     END IF;
     IF n_null > 0 THEN
         RAISE EXCEPTION 'label column "%" contains % NULL values', label, n_null
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Remove or fill those rows before preparing the table.';
+    END IF;
+    IF id IS NOT NULL AND n_null_ids > 0 THEN
+        RAISE EXCEPTION 'id column "%" contains % NULL values', id, n_null_ids
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Predictions map rows back by id: give every row one.';
     END IF;
     IF task = 'classification' THEN
         IF "like" IS NOT NULL THEN
@@ -371,10 +388,12 @@ BEGIN
     IF feature_shape IS NULL THEN
         feature_shape := coalesce(ref.feature_shape, ARRAY[n_features]);
     END IF;
-    IF (SELECT bool_or(d IS NULL OR d < 1) FROM unnest(feature_shape) d)
+    IF array_ndims(feature_shape) IS DISTINCT FROM 1
+       OR (SELECT bool_or(d IS NULL OR d < 1) FROM unnest(feature_shape) d)
        OR (SELECT exp(sum(ln(d))) FROM unnest(feature_shape) d)::bigint <> n_features THEN
         RAISE EXCEPTION 'feature_shape % does not hold % features', feature_shape, n_features
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give a one-dimensional array of positive sizes whose product is the number of features.';
     END IF;
 
     -- Buffers: balanced sizes, spread round-robin over the segments
@@ -452,6 +471,9 @@ DECLARE
     rel regclass;
     info @extschema@.automl_prepared;
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'prepared table name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     rel := to_regclass(tbl);
     IF rel IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist', tbl USING ERRCODE = 'undefined_table';
@@ -506,6 +528,9 @@ BEGIN
         RAISE EXCEPTION 'top_k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     tinfo := @extschema@.automl_prepared_info(train);
+    IF model IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO arch FROM @extschema@.automl_model_arch a WHERE a.name = model;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object',
@@ -573,6 +598,9 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     f @extschema@.automl_fits;
 BEGIN
+    IF fit IS NULL THEN
+        RAISE EXCEPTION 'fit id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     SELECT * INTO f FROM @extschema@.automl_fits x WHERE x.fit_id = fit;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'fit % does not exist', fit USING ERRCODE = 'undefined_object',
@@ -580,6 +608,12 @@ BEGIN
     END IF;
     IF f.state IS NULL THEN
         RAISE EXCEPTION 'fit % has no trained state', fit USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- Its normalisation and classes are needed to check other data against it.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = f.train_table) THEN
+        RAISE EXCEPTION 'the table that fit % was trained on was dropped or replaced', fit
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'It was dropped, or prepared again with overwrite => true: fit the model again.';
     END IF;
     RETURN f;
 END $$;

@@ -113,8 +113,8 @@ TEST_F(IdxReader, OneDimensionalLabels) {
 }
 
 TEST_F(IdxReader, MissingFile) {
-  EXPECT_TRUE(ThrowsError([&] { ReadIdx(dir_ + "/does-not-exist"); }, ErrorKind::Io, {"does-not-exist"}));
-  EXPECT_TRUE(ThrowsError([&] { ReadIdx(dir_ + "/no/such/dir/file.gz"); }, ErrorKind::Io));
+  EXPECT_TRUE(ThrowsError([&] { ReadIdx(dir_ + "/does-not-exist"); }, ErrorKind::FileNotFound, {"does-not-exist"}));
+  EXPECT_TRUE(ThrowsError([&] { ReadIdx(dir_ + "/no/such/dir/file.gz"); }, ErrorKind::FileNotFound));
 }
 
 TEST_F(IdxReader, WrongMagic) {

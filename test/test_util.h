@@ -23,6 +23,7 @@ inline const char* KindName(ErrorKind k) {
     case ErrorKind::FeatureNotSupported: return "FeatureNotSupported";
     case ErrorKind::OutOfMemory: return "OutOfMemory";
     case ErrorKind::Io: return "Io";
+    case ErrorKind::FileNotFound: return "FileNotFound";
     case ErrorKind::Interrupted: return "Interrupted";
     case ErrorKind::Internal: return "Internal";
   }

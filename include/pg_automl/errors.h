@@ -15,6 +15,7 @@ enum class ErrorKind {
   FeatureNotSupported,// a valid request we cannot serve (0A000)
   OutOfMemory,        // 53200
   Io,                 // a file could not be read (58030)
+  FileNotFound,       // a file does not exist (58P01)
   Interrupted,        // the caller asked us to stop; the glue re-raises the cancel
   Internal            // a bug (XX000)
 };

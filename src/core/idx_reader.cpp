@@ -39,7 +39,9 @@ int64_t IdxArray::ItemSize() const {
 
 IdxArray ReadIdx(const std::string& path, int64_t offset, int64_t limit) {
   GzFile f(gzopen(path.c_str(), "rb"));
-  if (!f) throw Error(ErrorKind::Io, "could not open file \"" + path + "\": " + std::strerror(errno));
+  if (!f)
+    throw Error(errno == ENOENT ? ErrorKind::FileNotFound : ErrorKind::Io,
+                "could not open file \"" + path + "\": " + std::strerror(errno));
   unsigned char magic[4];
   ReadExact(f.get(), magic, 4, path);
   if (magic[0] != 0 || magic[1] != 0)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -54,6 +55,13 @@ std::string ShapeText(const Shape& s) {
   return out + "]";
 }
 
+// A number as a person writes it: 0.5, 10, 1e+06.
+std::string Number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
@@ -84,6 +92,8 @@ class LayerReader {
     }
     const json& v = obj_.at(field);
     if (!v.is_number_integer()) Fail(field, "must be an integer");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(max))
+      Fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " + v.dump());
     int64_t x = v.get<int64_t>();
     if (x < min || x > max)
       Fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
@@ -101,8 +111,9 @@ class LayerReader {
     }
     const json& v = obj_.at(field);
     auto check = [&](const json& e) {
-      if (!e.is_number_integer())
-        Fail(field, "must be an integer or a pair of integers");
+      if (!e.is_number_integer() || (e.is_number_unsigned() && e.get<uint64_t>() > uint64_t(max)))
+        Fail(field, "must be an integer or a pair of integers between " + std::to_string(min) + " and " +
+                        std::to_string(max));
       int64_t x = e.get<int64_t>();
       if (x < min || x > max)
         Fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
@@ -124,8 +135,7 @@ class LayerReader {
     if (!v.is_number()) Fail(field, "must be a number");
     double x = v.get<double>();
     if (!std::isfinite(x) || x < min || x > max || (max_open && x == max))
-      Fail(field, "must be in [" + std::to_string(min) + ", " + std::to_string(max) +
-                      (max_open ? ")" : "]"));
+      Fail(field, "must be in [" + Number(min) + ", " + Number(max) + (max_open ? ")" : "]") + ", not " + v.dump());
     return x;
   }
 

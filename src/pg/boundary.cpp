@@ -22,6 +22,7 @@ int sqlstate_of(ErrorKind kind) {
     case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     case ErrorKind::OutOfMemory: return ERRCODE_OUT_OF_MEMORY;
     case ErrorKind::Io: return ERRCODE_IO_ERROR;
+    case ErrorKind::FileNotFound: return ERRCODE_UNDEFINED_FILE;
     case ErrorKind::Interrupted: return ERRCODE_QUERY_CANCELED;
     case ErrorKind::Internal: break;
   }

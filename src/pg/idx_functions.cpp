@@ -50,7 +50,11 @@ Datum automl_read_idx(PG_FUNCTION_ARGS) {
     auto p = std::make_unique<IdxPair>();
     p->images = ReadIdx(images, first, count);
     p->labels = ReadIdx(labels, first, count);
-    if (p->labels.dims.size() != 1 || p->images.dims[0] != p->labels.dims[0])
+    if (p->labels.dims.size() != 1)
+      throw Error(ErrorKind::InvalidParameter, "label file \"" + std::string(labels) + "\" is not one-dimensional",
+                  "It holds items of " + std::to_string(p->labels.ItemSize()) + " values; labels hold one each.",
+                  "Pass the images file first and the labels file second.");
+    if (p->images.dims[0] != p->labels.dims[0])
       throw Error(ErrorKind::InvalidParameter, "image and label files do not match",
                   "They hold " + std::to_string(p->images.dims[0]) + " images and " +
                       std::to_string(p->labels.dims[0]) + " labels.");

@@ -216,15 +216,17 @@ namespace {
 
 // A restored model cached for the life of one query (fn_mcxt): prediction is
 // called once per buffer and must not deserialise the state each time.  The
-// key is the state's size and checksum, both in its header.
+// key is the state's header (size and checksum) with the spec and params the
+// model was built from.
 struct PredictCache {
   std::unique_ptr<Trainer> trainer;
   std::string key;
 };
 
-std::string StateKey(const void* state, size_t size) {
-  size_t n = std::min<size_t>(size, 24);
-  return std::string(static_cast<const char*>(state), n) + std::to_string(size);
+std::string PredictKey(const TrainerArgs& a) {
+  size_t n = std::min<size_t>(a.state_size, 24);
+  return std::string(static_cast<const char*>(a.state), n) + '\0' + std::to_string(a.state_size) + '\0' +
+         a.spec + '\0' + a.params;
 }
 
 }  // namespace
@@ -251,7 +253,7 @@ Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
   AUTOML_TRY {
     if (!holder->object) holder->object = new PredictCache();
     PredictCache& c = *holder->object;
-    std::string key = StateKey(args.state, args.state_size);
+    std::string key = PredictKey(args);
     if (!c.trainer || c.key != key) {
       c.trainer.reset();
       c.trainer = RestoreTrainer(args);
