@@ -123,7 +123,7 @@ CREATE AGGREGATE automl_train(buffer bytea, state bytea, spec jsonb, params json
     SFUNC = automl_train_step, STYPE = internal, FINALFUNC = automl_train_final,
     FINALFUNC_MODIFY = READ_ONLY);
 COMMENT ON AGGREGATE automl_train(bytea, bytea, jsonb, jsonb) IS
-    'Trains a model on packed buffers, one or more optimizer steps per buffer; order the input';
+    'Trains a model on packed buffers, one or more optimizer steps per buffer; feed it from an ordered subquery';
 
 CREATE FUNCTION automl_eval_step(internal, bytea, bytea, jsonb, jsonb, int) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C CALLED ON NULL INPUT;
@@ -562,7 +562,11 @@ BEGIN
 
     FOR e IN 1 .. epochs LOOP
         t0 := clock_timestamp();
-        EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3 ORDER BY segment_id, buffer_id) r FROM %s) s',
+        -- Buffers arrive in a fixed order from an ordered subquery, not from
+        -- the aggregate's own ORDER BY: that would copy the state argument
+        -- into every sorted row.
+        EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3) r
+                          FROM (SELECT buffer FROM %s ORDER BY segment_id, buffer_id) b) s',
                        s, tinfo.output_table)
             INTO tr USING cur_state, arch.spec, canon;
         cur_state := tr.state;
