@@ -11,7 +11,7 @@ namespace pg_automl {
 enum class ErrorKind {
   InvalidParameter,   // a user-supplied value is wrong (22023)
   DataException,      // the data itself is wrong: NaN, ragged rows (22000)
-  DataCorrupted,      // bytes that should be ours are not (XX001)
+  DataCorrupted,      // bytes that should be ours are not (22P03)
   FeatureNotSupported,// a valid request we cannot serve (0A000)
   OutOfMemory,        // 53200
   Io,                 // a file could not be read (58030)

@@ -17,6 +17,7 @@ namespace pg_automl {
 enum class LabelKind : uint8_t { ClassIndex = 1, Target = 2 };
 
 constexpr uint32_t kMaxBufferRows = 1u << 20;
+constexpr size_t kMaxBufferBytes = size_t(1) << 30;  // a bytea holds at most 1 GB
 
 // A read-only view of a buffer held elsewhere (e.g. a detoasted bytea).
 struct BufferView {

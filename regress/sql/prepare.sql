@@ -424,3 +424,17 @@ SELECT nothing_left('bad_p');
 -- After all these failures the catalog holds exactly what it held before.
 SELECT count(*) = :prepared_before AS catalog_unchanged FROM automl_prepared;
 SELECT count(*) AS stray_tables FROM pg_class WHERE relname LIKE 'bad\_p%';
+
+-- The packing aggregate called directly: label kinds and normalisation
+-- values are checked, not guessed.
+SELECT length(automl_pack(ARRAY[1.0, 2.0]::float8[], 0, NULL, NULL, NULL, 'class')) AS packed_bytes;
+SELECT automl_pack(ARRAY[1.0, 2.0]::float8[], 0, NULL, NULL, NULL, 'classes');
+:sqlstate
+SELECT automl_pack(ARRAY[1.0, 2.0]::float8[], 0, NULL, '{0, NaN}', '{1, 1}', 'class');
+:sqlstate
+SELECT automl_pack(ARRAY[1.0, 2.0]::float8[], 0, NULL, '{0}', '{1}', 'class');
+:sqlstate
+SELECT automl_pack(ARRAY[1e300, 2.0]::float8[], 0, NULL, NULL, NULL, 'class');
+:sqlstate
+SELECT automl_pack(ARRAY[1.0, 2.0]::float8[], 0.5, NULL, NULL, NULL, 'class');
+:sqlstate

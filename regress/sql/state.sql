@@ -1,6 +1,6 @@
 -- Training states: automl_init_state / automl_state_info, and robustness
 -- against corrupt, truncated, foreign and forged bytes.  Each bad state must
--- give a clean error (XX001 data_corrupted for bytes that are not a valid
+-- give a clean error (22P03 invalid_binary_representation for bytes that are not a valid
 -- state, 22023 for a valid state of another model) in every function that
 -- reads states, and the backend must survive.
 \set SHOW_CONTEXT never

@@ -353,8 +353,13 @@ const char* LayerTypeName(LayerType type) {
 }
 
 int64_t ShapeElements(const Shape& shape) {
+  // Saturates instead of overflowing: callers compare against limits.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d <= 0) return 0;
+    if (n > INT64_MAX / d) return INT64_MAX;
+    n *= d;
+  }
   return n;
 }
 

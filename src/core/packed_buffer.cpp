@@ -1,6 +1,8 @@
 #include "pg_automl/packed_buffer.h"
 
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 
@@ -23,6 +25,13 @@ struct Header {
   uint32_t features;
 };
 static_assert(sizeof(Header) == kHeader, "buffer header must stay 16 bytes");
+
+// A number as a person writes it: 0.5, 1e+300.
+std::string Num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
 
 [[noreturn]] void Corrupt(const std::string& detail) {
   throw Error(ErrorKind::DataCorrupted, "value is not a pg_automl packed buffer", detail,
@@ -83,7 +92,7 @@ void FeatureStats::Add(const double* values, size_t n) {
     if (!std::isfinite(x))
       throw Error(ErrorKind::DataException, "feature value is not finite",
                   "Row " + std::to_string(rows_) + ", feature " + std::to_string(i + 1) + " is " +
-                      std::to_string(x) + ".");
+                      Num(x) + ".");
     double d = x - mean_[i];
     mean_[i] += d / rows_;
     m2_[i] += d * (x - mean_[i]);
@@ -138,15 +147,25 @@ void BufferBuilder::Add(const double* values, size_t n, double label, int64_t id
     throw Error(ErrorKind::DataException, "feature arrays have different lengths",
                 "A row has " + std::to_string(n) + " values; the table has " + std::to_string(features_) + ".");
   if (rows_ >= kMaxBufferRows) throw Error(ErrorKind::InvalidParameter, "too many rows for one buffer");
+  // A buffer becomes one bytea, which cannot exceed 1 GB.
+  if ((size_t(rows_) + 1) * (size_t(features_) * 4 + 4 + (with_ids_ ? 8 : 0)) > kMaxBufferBytes)
+    throw Error(ErrorKind::InvalidParameter, "packed buffer would exceed " + std::to_string(kMaxBufferBytes >> 20) + " MB",
+                std::to_string(rows_ + 1) + " rows of " + std::to_string(features_) + " features do not fit.",
+                "Use a smaller buffer_size.");
   // Check the whole row before appending any of it, so that a rejected row
-  // leaves the builder as it was.
-  for (size_t i = 0; i < n; ++i)
-    if (!std::isfinite(values[i]))
-      throw Error(ErrorKind::DataException, "feature value is not finite");
+  // leaves the builder as it was.  Values must also fit a float32 after
+  // normalisation.
+  for (size_t i = 0; i < n; ++i) {
+    double v = values[i];
+    if (norm_ && !norm_->empty()) v = (v - double(norm_->shift[i])) * double(norm_->scale[i]);
+    if (!std::isfinite(values[i]) || !(std::fabs(v) <= double(FLT_MAX)))
+      throw Error(ErrorKind::DataException, "feature value is not finite in single precision",
+                  "Feature " + std::to_string(i + 1) + " is " + Num(values[i]) + ".");
+  }
   if (kind_ == LabelKind::ClassIndex) {
     // Converting a non-integral or out-of-range double to int32 is undefined.
     if (!(label >= double(INT32_MIN) && label <= double(INT32_MAX)) || label != std::floor(label))
-      throw Error(ErrorKind::DataException, "class label " + std::to_string(label) + " is not an integer",
+      throw Error(ErrorKind::DataException, "class label " + Num(label) + " is not an integer",
                   {}, "Class labels are integers from 0 to the number of classes minus 1.");
   } else if (!std::isfinite(label)) {
     throw Error(ErrorKind::DataException, "target value is not finite");

@@ -5,20 +5,30 @@
 #include "gucs.h"
 #include "pg_automl/runtime.h"
 
+extern "C" {
+#include "mb/pg_wchar.h"
+}
+
 namespace pg_automl::pg {
 namespace {
 
-void copy_text(char* dst, size_t size, const std::string& src) {
-  size_t n = std::min(size - 1, src.size());
-  std::memcpy(dst, src.data(), n);
+// Copies without allocating; a message longer than the slot is cut at a
+// character boundary (messages may echo user text in any encoding).
+void copy_text(char* dst, size_t size, const char* src, size_t len) {
+  size_t n = len < size ? len : size - 1;
+  if (n < len) n = size_t(pg_mbcliplen(src, int(len), int(n)));
+  std::memcpy(dst, src, n);
   dst[n] = '\0';
 }
+
+void copy_text(char* dst, size_t size, const std::string& src) { copy_text(dst, size, src.data(), src.size()); }
 
 int sqlstate_of(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::InvalidParameter: return ERRCODE_INVALID_PARAMETER_VALUE;
     case ErrorKind::DataException: return ERRCODE_DATA_EXCEPTION;
-    case ErrorKind::DataCorrupted: return ERRCODE_DATA_CORRUPTED;
+    // Bytes that are not ours came from a user, not from a damaged disk.
+    case ErrorKind::DataCorrupted: return ERRCODE_INVALID_BINARY_REPRESENTATION;
     case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     case ErrorKind::OutOfMemory: return ERRCODE_OUT_OF_MEMORY;
     case ErrorKind::Io: return ERRCODE_IO_ERROR;
@@ -51,7 +61,8 @@ void capture_exception(PendingError* err) {
     copy_text(err->hint, sizeof err->hint, r.hint);
   } catch (...) {
     err->kind = ErrorKind::Internal;
-    copy_text(err->message, sizeof err->message, "could not describe a C++ exception");
+    static const char msg[] = "could not describe a C++ exception";
+    copy_text(err->message, sizeof err->message, msg, sizeof msg - 1);
   }
 }
 

@@ -45,7 +45,9 @@ Datum automl_read_idx(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("offset and limit must not be negative")));
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  IdxPair* pair = nullptr;
+  // The arrays belong to the per-query context: freed by its reset callback
+  // should a later PostgreSQL call fail, or right after the loop.
+  auto* holder = owned_in<IdxPair>(rsinfo->econtext->ecxt_per_query_memory);
   AUTOML_TRY {
     auto p = std::make_unique<IdxPair>();
     p->images = ReadIdx(images, first, count);
@@ -58,13 +60,10 @@ Datum automl_read_idx(PG_FUNCTION_ARGS) {
       throw Error(ErrorKind::InvalidParameter, "image and label files do not match",
                   "They hold " + std::to_string(p->images.dims[0]) + " images and " +
                       std::to_string(p->labels.dims[0]) + " labels.");
-    pair = p.release();
+    holder->object = p.release();
   }
   AUTOML_CATCH;
-  // From here on PostgreSQL calls only; the arrays are freed by the reset
-  // callback of the per-query context should a tuplestore call fail.
-  auto* holder = owned_in<IdxPair>(rsinfo->econtext->ecxt_per_query_memory);
-  holder->object = pair;
+  IdxPair* pair = holder->object;
   int64 items = pair->images.dims[0], size = pair->images.ItemSize();
   Datum* pixels = static_cast<Datum*>(palloc(sizeof(Datum) * size));
   for (int64 i = 0; i < items; ++i) {
@@ -78,5 +77,7 @@ Datum automl_read_idx(PG_FUNCTION_ARGS) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     pfree(image);
   }
+  delete holder->object;
+  holder->object = nullptr;
   return (Datum)0;
 }

@@ -18,7 +18,7 @@ extern "C" {
 int automl_segments = 2;
 int automl_threads = 1;
 char* automl_device = nullptr;
-int automl_buffer_cache_mb = 1024;
+int automl_buffer_cache_mb = 512;
 AUTOML_VISIBLE void _PG_init(void);
 }
 int automl_segment = 0;
@@ -28,7 +28,13 @@ namespace {
 // Syntax only: resolving "cuda" would initialise CUDA, which must not
 // happen in the postmaster or before a fork.
 bool check_device(char** newval, void** extra, GucSource source) {
-  if (*newval && pg_automl::IsValidDeviceSetting(*newval)) return true;
+  // A C callback: nothing may throw from here.
+  bool valid = false;
+  try {
+    valid = *newval && pg_automl::IsValidDeviceSetting(*newval);
+  } catch (...) {
+  }
+  if (valid) return true;
   GUC_check_errdetail("Valid values are \"cpu\", \"cuda\" and \"cuda:N\".");
   return false;
 }
@@ -54,7 +60,7 @@ void _PG_init(void) {
   DefineCustomIntVariable("pg_automl.buffer_cache_mb",
                           "Memory per backend for packed buffers kept between training passes.",
                           "Buffers read once are served from memory on later epochs; 0 disables the cache.",
-                          &automl_buffer_cache_mb, 1024, 0, 1024 * 1024, PGC_USERSET, GUC_UNIT_MB, nullptr,
+                          &automl_buffer_cache_mb, 512, 0, 1024 * 1024, PGC_USERSET, GUC_UNIT_MB, nullptr,
                           nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("pg_automl");

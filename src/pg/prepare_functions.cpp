@@ -1,5 +1,6 @@
 // Aggregates behind automl_prepare(): feature statistics for normalisation,
 // and packing rows into minibatch buffers.
+#include <cmath>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,7 +30,10 @@ const double* row_features(FunctionCallInfo fcinfo, int argno, int* n) {
   if (PG_ARGISNULL(argno))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("feature array is NULL"),
                     errhint("Remove or fill rows with NULL features before preparing the table.")));
-  return float8_array_values(PG_GETARG_ARRAYTYPE_P(argno), n, "feature array");
+  const double* values = float8_array_values(PG_GETARG_ARRAYTYPE_P(argno), n, "feature array");
+  if (*n == 0)
+    ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("feature array is empty")));
+  return values;
 }
 
 struct StatsState {
@@ -111,7 +115,14 @@ Datum automl_pack_step(PG_FUNCTION_ARGS) {
     if (nshift != nscale || (nshift && nshift != n))
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("normalization has %d values for %d features", nshift, n)));
-    regression = !PG_ARGISNULL(6) && strcmp(text_to_cstring(PG_GETARG_TEXT_PP(6)), "target") == 0;
+    const char* kind = PG_ARGISNULL(6) ? "class" : text_to_cstring(PG_GETARG_TEXT_PP(6));
+    if (strcmp(kind, "class") != 0 && strcmp(kind, "target") != 0)
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unrecognized label kind \"%s\"", kind),
+                      errhint("Use class or target.")));
+    regression = strcmp(kind, "target") == 0;
+    for (int i = 0; i < nshift; ++i)
+      if (!std::isfinite(shift[i]) || !std::isfinite(scale[i]))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("normalization values must be finite")));
   } else if (has_id != holder->object->with_ids) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id column contains NULL")));
   }

@@ -248,7 +248,7 @@ Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
     fcinfo->flinfo->fn_extra = holder;
   }
   BufferView view;
-  std::vector<Prediction>* preds = nullptr;
+  Prediction* plain = nullptr;
   bool classification = true;
   AUTOML_TRY {
     if (!holder->object) holder->object = new PredictCache();
@@ -260,17 +260,17 @@ Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
       c.key = key;
     }
     view = ParseBuffer(buf.data, buf.size);
-    preds = new std::vector<Prediction>(c.trainer->Predict(view));
+    std::vector<Prediction> preds = c.trainer->Predict(view);
     classification = c.trainer->task() == Task::Classification;
+    // Plain palloc'd copies: no C++ object may be live while tuplestore
+    // calls can ereport.
+    PgCall([&] { plain = static_cast<Prediction*>(palloc(sizeof(Prediction) * preds.size())); });
+    std::copy(preds.begin(), preds.end(), plain);
   }
   AUTOML_CATCH;
-  // Copy into plain arrays first so that no C++ object is live while
-  // tuplestore calls may ereport.
   uint32_t rows = view.rows;
-  Prediction* plain = static_cast<Prediction*>(palloc(sizeof(Prediction) * rows));
-  std::copy(preds->begin(), preds->end(), plain);
-  delete preds;
   for (uint32_t i = 0; i < rows; ++i) {
+    if ((i & 4095) == 4095) CHECK_FOR_INTERRUPTS();
     Datum values[6];
     bool nulls[6] = {false, view.ids == nullptr, !classification, !classification, classification, false};
     values[0] = Int32GetDatum(int32(i));
