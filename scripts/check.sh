@@ -76,6 +76,23 @@ run_regress() {
   return 1
 }
 
+# The postmaster must never load libtorch: a server asked to preload
+# pg_automl refuses to start, with a message that says what to do.
+run_preload_check() {
+  local dir="$AUTOML_CLUSTER_DIR/preload" bin="$AUTOML_PGROOT$AUTOML_SYS_BINDIR" out
+  automl_log "shared_preload_libraries is refused"
+  _automl_as_pg "$bin/initdb" -D "$dir" -A trust -U postgres >/dev/null 2>&1 ||
+    { echo "initdb failed" >&2; return 1; }
+  if out="$(_automl_as_pg "$bin/postgres" --single -D "$dir" \
+      -c shared_preload_libraries=pg_automl postgres </dev/null 2>&1)"; then
+    echo "a server with pg_automl in shared_preload_libraries started" >&2
+    return 1
+  fi
+  grep -q 'pg_automl must not be loaded by shared_preload_libraries' <<<"$out" ||
+    { echo "unexpected output: $out" >&2; return 1; }
+  echo "ok: $(grep -m1 'must not be loaded' <<<"$out")"
+}
+
 main() {
   local unit=1 regress=1 rc=0
   while (($#)); do
@@ -101,6 +118,7 @@ main() {
   if ((regress)); then
     automl_cluster_start
     run_regress "$@" || rc=1
+    run_preload_check || rc=1
   fi
   if ((rc)); then
     automl_log "FAILED"
