@@ -44,6 +44,9 @@ struct ErrorReport {
   std::string hint;
 };
 
+// A number as a person writes it in a message: 0.5, 10, 1e-08.
+std::string FormatNumber(double x);
+
 // Describes the exception being handled (call only inside a catch block).
 // Knows libtorch's c10::Error family, std::bad_alloc and our Error, so that
 // callers need not include torch headers.

@@ -2,9 +2,16 @@
 
 #include <c10/util/Exception.h>
 
+#include <cstdio>
 #include <new>
 
 namespace pg_automl {
+
+std::string FormatNumber(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
 
 ErrorReport DescribeCurrentException() {
   ErrorReport r;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -53,13 +52,6 @@ std::string ShapeText(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
-}
-
-// A number as a person writes it: 0.5, 10, 1e+06.
-std::string Number(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", x);
-  return buf;
 }
 
 std::string Join(const std::vector<std::string>& v) {
@@ -135,7 +127,7 @@ class LayerReader {
     if (!v.is_number()) Fail(field, "must be a number");
     double x = v.get<double>();
     if (!std::isfinite(x) || x < min || x > max || (max_open && x == max))
-      Fail(field, "must be in [" + Number(min) + ", " + Number(max) + (max_open ? ")" : "]") + ", not " + v.dump());
+      Fail(field, "must be in [" + FormatNumber(min) + ", " + FormatNumber(max) + (max_open ? ")" : "]") + ", not " + v.dump());
     return x;
   }
 

@@ -2,7 +2,6 @@
 
 #include <cfloat>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
 #include <cstring>
 
@@ -25,13 +24,6 @@ struct Header {
   uint32_t features;
 };
 static_assert(sizeof(Header) == kHeader, "buffer header must stay 16 bytes");
-
-// A number as a person writes it: 0.5, 1e+300.
-std::string Num(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", x);
-  return buf;
-}
 
 [[noreturn]] void Corrupt(const std::string& detail) {
   throw Error(ErrorKind::DataCorrupted, "value is not a pg_automl packed buffer", detail,
@@ -92,7 +84,7 @@ void FeatureStats::Add(const double* values, size_t n) {
     if (!std::isfinite(x))
       throw Error(ErrorKind::DataException, "feature value is not finite",
                   "Row " + std::to_string(rows_) + ", feature " + std::to_string(i + 1) + " is " +
-                      Num(x) + ".");
+                      FormatNumber(x) + ".");
     double d = x - mean_[i];
     mean_[i] += d / rows_;
     m2_[i] += d * (x - mean_[i]);
@@ -160,12 +152,12 @@ void BufferBuilder::Add(const double* values, size_t n, double label, int64_t id
     if (norm_ && !norm_->empty()) v = (v - double(norm_->shift[i])) * double(norm_->scale[i]);
     if (!std::isfinite(values[i]) || !(std::fabs(v) <= double(FLT_MAX)))
       throw Error(ErrorKind::DataException, "feature value is not finite in single precision",
-                  "Feature " + std::to_string(i + 1) + " is " + Num(values[i]) + ".");
+                  "Feature " + std::to_string(i + 1) + " is " + FormatNumber(values[i]) + ".");
   }
   if (kind_ == LabelKind::ClassIndex) {
     // Converting a non-integral or out-of-range double to int32 is undefined.
     if (!(label >= double(INT32_MIN) && label <= double(INT32_MAX)) || label != std::floor(label))
-      throw Error(ErrorKind::DataException, "class label " + Num(label) + " is not an integer",
+      throw Error(ErrorKind::DataException, "class label " + FormatNumber(label) + " is not an integer",
                   {}, "Class labels are integers from 0 to the number of classes minus 1.");
   } else if (!std::isfinite(label)) {
     throw Error(ErrorKind::DataException, "target value is not finite");

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -35,13 +34,6 @@ const std::vector<OptimizerInfo>& Optimizers() {
   return v;
 }
 
-// A number as a person writes it: 0.5, 10, 1e-08.
-std::string Format(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", x);
-  return buf;
-}
-
 [[noreturn]] void Fail(const std::string& field, const std::string& what, const std::string& hint = {}) {
   throw Error(ErrorKind::InvalidParameter, "training parameter \"" + field + "\" " + what, {}, hint);
 }
@@ -54,7 +46,7 @@ double Number(const json& doc, const char* field, double def, double min, double
   double x = v.get<double>();
   bool ok = std::isfinite(x) && (min_open ? x > min : x >= min) && (max_open ? x < max : x <= max);
   if (!ok)
-    Fail(field, std::string("must be in ") + (min_open ? "(" : "[") + Format(min) + ", " + Format(max) +
+    Fail(field, std::string("must be in ") + (min_open ? "(" : "[") + FormatNumber(min) + ", " + FormatNumber(max) +
                     (max_open ? ")" : "]") + ", not " + v.dump());
   return x;
 }

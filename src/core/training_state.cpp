@@ -60,6 +60,25 @@ at::Tensor ReadOptional(ByteReader& r, const c10::Device& device) {
   return defined ? ReadTensor(r).to(device) : at::Tensor();
 }
 
+// Adam and AdamW keep the same fields in distinct classes.
+template <typename AdamState>
+void WriteAdamState(ByteWriter& w, AdamState& a) {
+  w.Put<int64_t>(a.step());
+  WriteOptional(w, a.exp_avg());
+  WriteOptional(w, a.exp_avg_sq());
+  WriteOptional(w, a.max_exp_avg_sq());
+}
+
+template <typename AdamState>
+std::unique_ptr<torch::optim::OptimizerParamState> ReadAdamState(ByteReader& r, const c10::Device& device) {
+  auto s = std::make_unique<AdamState>();
+  s->step(r.Get<int64_t>());
+  s->exp_avg(ReadOptional(r, device));
+  s->exp_avg_sq(ReadOptional(r, device));
+  s->max_exp_avg_sq(ReadOptional(r, device));
+  return s;
+}
+
 }  // namespace
 
 std::string SealState(const std::string& payload) {
@@ -157,22 +176,12 @@ void WriteOptimizerState(ByteWriter& w, torch::optim::Optimizer& opt, OptimizerK
       case OptimizerKind::SGD:
         WriteOptional(w, static_cast<o::SGDParamState&>(s).momentum_buffer());
         break;
-      case OptimizerKind::Adam: {
-        auto& a = static_cast<o::AdamParamState&>(s);
-        w.Put<int64_t>(a.step());
-        WriteOptional(w, a.exp_avg());
-        WriteOptional(w, a.exp_avg_sq());
-        WriteOptional(w, a.max_exp_avg_sq());
+      case OptimizerKind::Adam:
+        WriteAdamState(w, static_cast<o::AdamParamState&>(s));
         break;
-      }
-      case OptimizerKind::AdamW: {
-        auto& a = static_cast<o::AdamWParamState&>(s);
-        w.Put<int64_t>(a.step());
-        WriteOptional(w, a.exp_avg());
-        WriteOptional(w, a.exp_avg_sq());
-        WriteOptional(w, a.max_exp_avg_sq());
+      case OptimizerKind::AdamW:
+        WriteAdamState(w, static_cast<o::AdamWParamState&>(s));
         break;
-      }
       case OptimizerKind::RMSprop: {
         auto& a = static_cast<o::RMSpropParamState&>(s);
         w.Put<int64_t>(a.step());
@@ -209,24 +218,12 @@ void ReadOptimizerState(ByteReader& r, torch::optim::Optimizer& opt, OptimizerKi
         st = std::move(s);
         break;
       }
-      case OptimizerKind::Adam: {
-        auto s = std::make_unique<o::AdamParamState>();
-        s->step(r.Get<int64_t>());
-        s->exp_avg(ReadOptional(r, device));
-        s->exp_avg_sq(ReadOptional(r, device));
-        s->max_exp_avg_sq(ReadOptional(r, device));
-        st = std::move(s);
+      case OptimizerKind::Adam:
+        st = ReadAdamState<o::AdamParamState>(r, device);
         break;
-      }
-      case OptimizerKind::AdamW: {
-        auto s = std::make_unique<o::AdamWParamState>();
-        s->step(r.Get<int64_t>());
-        s->exp_avg(ReadOptional(r, device));
-        s->exp_avg_sq(ReadOptional(r, device));
-        s->max_exp_avg_sq(ReadOptional(r, device));
-        st = std::move(s);
+      case OptimizerKind::AdamW:
+        st = ReadAdamState<o::AdamWParamState>(r, device);
         break;
-      }
       case OptimizerKind::RMSprop: {
         auto s = std::make_unique<o::RMSpropParamState>();
         s->step(r.Get<int64_t>());

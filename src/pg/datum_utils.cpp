@@ -8,6 +8,13 @@ extern "C" {
 
 namespace pg_automl::pg {
 
+MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
+  MemoryContext agg;
+  if (!AggCheckCallContext(fcinfo, &agg))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function can only be called as an aggregate")));
+  return agg;
+}
+
 char* jsonb_arg_cstring(FunctionCallInfo fcinfo, int argno) {
   Jsonb* jb = PG_GETARG_JSONB_P(argno);
   return JsonbToCString(nullptr, &jb->root, VARSIZE(jb));

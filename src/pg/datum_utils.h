@@ -13,6 +13,8 @@ extern "C" {
 
 namespace pg_automl::pg {
 
+// The aggregate's memory context; errors when not called as an aggregate.
+MemoryContext aggregate_context(FunctionCallInfo fcinfo);
 // The text of a jsonb argument, palloc'd.
 char* jsonb_arg_cstring(FunctionCallInfo fcinfo, int argno);
 // A palloc'd jsonb parsed from `text` (which must be valid JSON).

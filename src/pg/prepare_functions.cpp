@@ -19,13 +19,6 @@ using namespace pg_automl::pg;
 
 namespace {
 
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-  MemoryContext agg;
-  if (!AggCheckCallContext(fcinfo, &agg))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function can only be called as an aggregate")));
-  return agg;
-}
-
 const double* row_features(FunctionCallInfo fcinfo, int argno, int* n) {
   if (PG_ARGISNULL(argno))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("feature array is NULL"),

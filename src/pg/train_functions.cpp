@@ -27,13 +27,6 @@ using namespace pg_automl::pg;
 
 namespace {
 
-MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
-  MemoryContext agg;
-  if (!AggCheckCallContext(fcinfo, &agg))
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function can only be called as an aggregate")));
-  return agg;
-}
-
 // The inputs a Trainer is built from, read from SQL arguments as plain C data.
 struct TrainerArgs {
   const char* spec;
@@ -120,29 +113,51 @@ Datum automl_init_state(PG_FUNCTION_ARGS) {
   PG_RETURN_BYTEA_P(out);
 }
 
+namespace {
+
+// What the training and evaluation transition functions start from: the
+// aggregate's Trainer holder (empty on the first row), this row's buffer,
+// and on the first row the arguments to restore the Trainer from.
+struct StepInputs {
+  Owned<TrainState>* holder;
+  RawBuffer buf;
+  TrainerArgs args;
+};
+
+StepInputs step_inputs(FunctionCallInfo fcinfo) {
+  MemoryContext agg = aggregate_context(fcinfo);
+  // Cancel and statement_timeout act here, between buffers, where no C++
+  // object is alive in any calling frame.
+  CHECK_FOR_INTERRUPTS();
+  StepInputs in{};
+  in.holder = PG_ARGISNULL(0) ? owned_in<TrainState>(agg) : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+  in.buf = buffer_arg(fcinfo, 1);
+  if (!in.holder->object) in.args = trainer_args(fcinfo, 2, 3, 4);
+  return in;
+}
+
+// The aggregate's Trainer, restored from the state on the first row.
+TrainState& RestoredState(const StepInputs& in) {
+  if (!in.holder->object) {
+    auto s = std::make_unique<TrainState>();
+    s->trainer = RestoreTrainer(in.args);
+    in.holder->object = s.release();
+  }
+  return *in.holder->object;
+}
+
+}  // namespace
+
 // automl_train_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb)
 AUTOML_FUNCTION(automl_train_step);
 Datum automl_train_step(PG_FUNCTION_ARGS) {
-  MemoryContext agg = aggregate_context(fcinfo);
-  // Cancel and statement_timeout act here, between buffers, where no C++
-  // object is alive in this frame.
-  CHECK_FOR_INTERRUPTS();
-  auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
-  if (!holder) holder = owned_in<TrainState>(agg);
-  RawBuffer buf = buffer_arg(fcinfo, 1);
-  TrainerArgs args{};
-  if (!holder->object) args = trainer_args(fcinfo, 2, 3, 4);
+  StepInputs in = step_inputs(fcinfo);
   AUTOML_TRY {
-    if (!holder->object) {
-      auto s = std::make_unique<TrainState>();
-      s->trainer = RestoreTrainer(args);
-      holder->object = s.release();
-    }
-    BufferView view = ParseBuffer(buf.data, buf.size);
-    holder->object->stats.Merge(holder->object->trainer->Train(view, MakeInterruptCheck()));
+    TrainState& s = RestoredState(in);
+    s.stats.Merge(s.trainer->Train(ParseBuffer(in.buf.data, in.buf.size), MakeInterruptCheck()));
   }
   AUTOML_CATCH;
-  PG_RETURN_POINTER(holder);
+  PG_RETURN_POINTER(in.holder);
 }
 
 // Final: (state bytea, loss float8, accuracy float8, rows bigint, steps bigint)
@@ -173,27 +188,16 @@ Datum automl_train_final(PG_FUNCTION_ARGS) {
 // automl_eval_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb, top_k int)
 AUTOML_FUNCTION(automl_eval_step);
 Datum automl_eval_step(PG_FUNCTION_ARGS) {
-  MemoryContext agg = aggregate_context(fcinfo);
-  CHECK_FOR_INTERRUPTS();
-  auto* holder = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
-  if (!holder) holder = owned_in<TrainState>(agg);
-  RawBuffer buf = buffer_arg(fcinfo, 1);
-  TrainerArgs args{};
   int top_k = PG_ARGISNULL(5) ? 5 : PG_GETARG_INT32(5);
   if (top_k < 1)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("top_k must be at least 1")));
-  if (!holder->object) args = trainer_args(fcinfo, 2, 3, 4);
+  StepInputs in = step_inputs(fcinfo);
   AUTOML_TRY {
-    if (!holder->object) {
-      auto s = std::make_unique<TrainState>();
-      s->trainer = RestoreTrainer(args);
-      holder->object = s.release();
-    }
-    BufferView view = ParseBuffer(buf.data, buf.size);
-    holder->object->stats.Merge(holder->object->trainer->Evaluate(view, top_k));
+    TrainState& s = RestoredState(in);
+    s.stats.Merge(s.trainer->Evaluate(ParseBuffer(in.buf.data, in.buf.size), top_k));
   }
   AUTOML_CATCH;
-  PG_RETURN_POINTER(holder);
+  PG_RETURN_POINTER(in.holder);
 }
 
 // Final: (loss float8, accuracy float8, top_k_accuracy float8, rows bigint)
