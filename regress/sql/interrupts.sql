@@ -67,6 +67,41 @@ SELECT count(*)
 RESET statement_timeout;
 
 ------------------------------------------------------------------------------
+-- pg_cancel_backend from another session (dblink opens the training one)
+------------------------------------------------------------------------------
+
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('trainer', format('host=%s port=%s dbname=%s user=%s', host(inet_server_addr()),
+                      current_setting('port'), current_database(), current_user)) AS connected;
+SELECT dblink_exec('trainer', 'SET client_min_messages = warning') AS set;
+SELECT dblink_send_query('trainer', $q$SELECT (automl_train(t.buffer, m.state, m.spec, '{"batch_size": 1}')).steps
+                                         FROM it_one t, it_model m WHERE m.name = 'it_wide'$q$) AS sent;
+-- Wait (at most 30 s) until the other session is inside the training call.
+DO $$
+BEGIN
+  FOR i IN 1 .. 300 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
+                       WHERE state = 'active' AND query LIKE 'SELECT (automl_train(t.buffer%' AND pid <> pg_backend_pid());
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT pg_sleep(0.5);
+SELECT clock_timestamp() AS cancelled_at \gset
+SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity
+ WHERE state = 'active' AND query LIKE 'SELECT (automl_train(t.buffer%' AND pid <> pg_backend_pid();
+-- The training call ends with the cancel error, within a few minibatches
+-- (the whole buffer takes tens of seconds).
+SELECT count(*) AS result_rows FROM dblink_get_result('trainer', false) AS r(steps bigint);
+SELECT dblink_error_message('trainer') LIKE '%canceling statement due to user request%' AS cancelled_by_user,
+       clock_timestamp() - :'cancelled_at'::timestamptz < interval '5 s' AS stopped_promptly;
+-- (dblink wants one more call to finish the asynchronous query.)
+SELECT count(*) AS no_more_rows FROM dblink_get_result('trainer', false) AS r(steps bigint);
+-- The same session trains again.
+SELECT * FROM dblink('trainer', $q$SELECT (automl_train(t.buffer, m.state, m.spec, '{}')).rows
+                                    FROM it_train t, it_model m WHERE m.name = 'it_mlp'$q$) AS r(rows bigint);
+SELECT dblink_disconnect('trainer') AS disconnected;
+
+------------------------------------------------------------------------------
 -- The backend is fine and trains again
 ------------------------------------------------------------------------------
 
