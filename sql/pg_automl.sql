@@ -46,9 +46,15 @@ CREATE TABLE automl_fits (
     fit_id           bigserial PRIMARY KEY,
     model_name       text NOT NULL REFERENCES automl_model_arch (name) ON UPDATE CASCADE,
     params           jsonb NOT NULL,
-    train_table      regclass NOT NULL,
-    validation_table regclass,
+    train_table      text NOT NULL,       -- names as they were at fit time
+    validation_table text,
     task             text NOT NULL,
+    -- What the training data looked like, so that the model can read other
+    -- data after its training table was dropped or prepared again.
+    classes          text[],
+    feature_shape    int[] NOT NULL,
+    shift            real[] NOT NULL,
+    scale            real[] NOT NULL,
     seed             bigint NOT NULL,
     epochs           int NOT NULL,
     epochs_done      int NOT NULL DEFAULT 0,
@@ -78,6 +84,23 @@ SELECT pg_catalog.pg_extension_config_dump('automl_fits', '');
 SELECT pg_catalog.pg_extension_config_dump('automl_fit_epochs', '');
 SELECT pg_catalog.pg_extension_config_dump('automl_fits_fit_id_seq', '');
 GRANT SELECT ON automl_model_arch, automl_prepared, automl_fits, automl_fit_epochs TO PUBLIC;
+
+-- A dropped prepared table takes its summary with it (its oid could be
+-- reused by an unrelated table later).
+CREATE FUNCTION automl_forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- DROP EXTENSION drops the catalog too: nothing to forget then.
+    IF to_regclass('@extschema@.automl_prepared') IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM @extschema@.automl_prepared p
+     USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = p.output_table::oid;
+END $$;
+CREATE EVENT TRIGGER automl_forget_dropped_tables ON sql_drop
+    WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION automl_forget_dropped_tables();
 
 CREATE TYPE automl_train_result AS (state bytea, loss float8, accuracy float8, rows bigint, steps bigint);
 CREATE TYPE automl_eval_result AS (loss float8, accuracy float8, top_k_accuracy float8, rows bigint);
@@ -487,16 +510,32 @@ BEGIN
 END $$;
 
 -- Errors unless `other` holds data a model trained on `base` can read.
-CREATE FUNCTION automl_check_compatible(base automl_prepared, other automl_prepared) RETURNS void
+CREATE FUNCTION automl_check_compatible(base automl_prepared, other automl_prepared, base_name text DEFAULT NULL)
+RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    base_name := coalesce(base_name, base.output_table::text);
     IF base.task <> other.task OR base.classes IS DISTINCT FROM other.classes
        OR base.feature_shape <> other.feature_shape OR base.shift <> other.shift OR base.scale <> other.scale THEN
-        RAISE EXCEPTION 'relation "%" was not prepared like "%"', other.output_table, base.output_table
+        RAISE EXCEPTION 'relation "%" was not prepared like "%"', other.output_table, base_name
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('Prepare it with automl_prepare(..., "like" => %L) so that classes and normalisation match.',
-                                base.output_table::text);
+                                base_name);
     END IF;
+END $$;
+
+-- Errors unless `data` holds data that the model of fit `f` can read.
+CREATE FUNCTION automl_check_fit_data(f automl_fits, data automl_prepared) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    base @extschema@.automl_prepared;
+BEGIN
+    base.task := f.task;
+    base.classes := f.classes;
+    base.feature_shape := f.feature_shape;
+    base.shift := f.shift;
+    base.scale := f.scale;
+    PERFORM @extschema@.automl_check_compatible(base, data, f.train_table);
 END $$;
 
 ------------------------------------------------------------------------------
@@ -555,8 +594,10 @@ BEGIN
                               ELSE 'A regression model ends with a Linear layer of 1 output.' END;
     END IF;
 
-    INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, seed, epochs)
-    VALUES (model, canon, tinfo.output_table, vinfo.output_table, tinfo.task, coalesce(seed, 0), epochs)
+    INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
+                                         feature_shape, shift, scale, seed, epochs)
+    VALUES (model, canon, tinfo.output_table::text, vinfo.output_table::text, tinfo.task, tinfo.classes,
+            tinfo.feature_shape, tinfo.shift, tinfo.scale, coalesce(seed, 0), epochs)
     RETURNING automl_fits.fit_id INTO id;
     cur_state := @extschema@.automl_init_state(arch.spec, canon, tinfo.task, coalesce(seed, 0));
 
@@ -613,12 +654,6 @@ BEGIN
     IF f.state IS NULL THEN
         RAISE EXCEPTION 'fit % has no trained state', fit USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- Its normalisation and classes are needed to check other data against it.
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = f.train_table) THEN
-        RAISE EXCEPTION 'the table that fit % was trained on was dropped or replaced', fit
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'It was dropped, or prepared again with overwrite => true: fit the model again.';
-    END IF;
     RETURN f;
 END $$;
 
@@ -635,7 +670,7 @@ BEGIN
     END IF;
     f := @extschema@.automl_fit_info(fit_id);
     dinfo := @extschema@.automl_prepared_info(data);
-    PERFORM @extschema@.automl_check_compatible(@extschema@.automl_prepared_info(f.train_table::text), dinfo);
+    PERFORM @extschema@.automl_check_fit_data(f, dinfo);
     EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, (SELECT spec FROM %s.automl_model_arch WHERE name = $2), $3, $4) r FROM %s) s',
                    '@extschema@', '@extschema@', dinfo.output_table)
         INTO ev USING f.state, f.model_name, f.params, top_k;
@@ -652,7 +687,7 @@ DECLARE
 BEGIN
     f := @extschema@.automl_fit_info(fit_id);
     dinfo := @extschema@.automl_prepared_info(data);
-    PERFORM @extschema@.automl_check_compatible(@extschema@.automl_prepared_info(f.train_table::text), dinfo);
+    PERFORM @extschema@.automl_check_fit_data(f, dinfo);
     RETURN QUERY EXECUTE format($q$
         SELECT p.id, t.segment_id, t.buffer_id, p.row_index,
                CASE WHEN $4 IS NULL THEN p.value::text ELSE $4[p.class_index + 1] END,
