@@ -273,7 +273,10 @@ _automl_cluster_launch() {
   for try in 1 2 3; do
     port="$(_automl_free_port "$port")"
     _automl_write_conf "$data" "$port"
-    if _automl_as_pg "$bin/pg_ctl" start -D "$data" -l "$log" -w -t 60 \
+    # OPENBLAS_NUM_THREADS=1: OpenBLAS otherwise starts a thread pool in
+    # every backend that loads libtorch, before pg_automl can size it, and
+    # those threads could receive the backend's signals.
+    if OPENBLAS_NUM_THREADS=1 _automl_as_pg "$bin/pg_ctl" start -D "$data" -l "$log" -w -t 60 \
         9>&-; then
       PGPORT="$port"
       return 0
