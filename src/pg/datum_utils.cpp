@@ -2,6 +2,9 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 }
@@ -13,6 +16,26 @@ MemoryContext aggregate_context(FunctionCallInfo fcinfo) {
   if (!AggCheckCallContext(fcinfo, &agg))
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function can only be called as an aggregate")));
   return agg;
+}
+
+void init_materialized_srf(FunctionCallInfo fcinfo) {
+#if PG_VERSION_NUM >= 150000
+  InitMaterializedSRF(fcinfo, 0);
+#else
+  // The same steps for PostgreSQL 12-14 (Greenplum 7, Cloudberry).
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  if (!rsinfo || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("set-valued function called in context that cannot accept a set")));
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+  MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+  rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+  rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+  rsinfo->returnMode = SFRM_Materialize;
+  MemoryContextSwitchTo(old);
+#endif
 }
 
 char* jsonb_arg_cstring(FunctionCallInfo fcinfo, int argno) {

@@ -15,6 +15,9 @@ namespace pg_automl::pg {
 
 // The aggregate's memory context; errors when not called as an aggregate.
 MemoryContext aggregate_context(FunctionCallInfo fcinfo);
+// Sets up a set-returning function that materializes its rows into
+// rsinfo->setResult (InitMaterializedSRF on PostgreSQL 15 and later).
+void init_materialized_srf(FunctionCallInfo fcinfo);
 // The text of a jsonb argument, palloc'd.
 char* jsonb_arg_cstring(FunctionCallInfo fcinfo, int argno);
 // A palloc'd jsonb parsed from `text` (which must be valid JSON).

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "boundary.h"
+#include "datum_utils.h"
 #include "owned.h"
 #include "pg_automl/idx_reader.h"
 
@@ -43,7 +44,7 @@ Datum automl_read_idx(PG_FUNCTION_ARGS) {
   int64 count = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT32(3);
   if (first < 0 || (count < 0 && !PG_ARGISNULL(3)))
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("offset and limit must not be negative")));
-  InitMaterializedSRF(fcinfo, 0);
+  init_materialized_srf(fcinfo);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   // The arrays belong to the per-query context: freed by its reset callback
   // should a later PostgreSQL call fail, or right after the loop.

@@ -244,7 +244,7 @@ Datum automl_predict_buffer(PG_FUNCTION_ARGS) {
   CHECK_FOR_INTERRUPTS();
   TrainerArgs args = trainer_args(fcinfo, 0, 1, 2);
   RawBuffer buf = buffer_arg(fcinfo, 3);
-  InitMaterializedSRF(fcinfo, 0);
+  init_materialized_srf(fcinfo);
   ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   auto* holder = static_cast<Owned<PredictCache>*>(fcinfo->flinfo->fn_extra);
   if (!holder) {
