@@ -408,6 +408,15 @@ BEGIN
         v_shift := ARRAY(SELECT x::real FROM jsonb_array_elements_text(stats->'shift') x);
         v_scale := ARRAY(SELECT x::real FROM jsonb_array_elements_text(stats->'scale') x);
     END IF;
+    IF feature_shape IS NULL AND "like" IS NULL THEN
+        -- A multi-dimensional array column (an image as real[][]) gives its shape.
+        EXECUTE format('SELECT array_agg(array_length(r.f, d) ORDER BY d)
+                          FROM (SELECT %s AS f FROM %s LIMIT 1) r, generate_series(1, array_ndims(r.f)) d',
+                       feat_expr, source) INTO feature_shape;
+        IF array_length(feature_shape, 1) = 1 THEN
+            feature_shape := NULL;
+        END IF;
+    END IF;
     IF feature_shape IS NULL THEN
         feature_shape := coalesce(ref.feature_shape, ARRAY[n_features]);
     END IF;

@@ -270,8 +270,8 @@ SELECT nothing_left('bad_p');
 UPDATE bad SET features = '{}' WHERE id = 5;
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5);
 :sqlstate
--- multi-dimensional array
-UPDATE bad SET features = '{{1, 2}, {3, 4}}' WHERE id = 5;
+-- a multi-dimensional array with another number of values
+UPDATE bad SET features = '{{1, 2, 3}, {4, 5, 6}}' WHERE id = 5;
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5);
 :sqlstate
 SELECT nothing_left('bad_p');
@@ -438,3 +438,14 @@ SELECT automl_pack(ARRAY[1e300, 2.0]::float8[], 0, NULL, NULL, NULL, 'class');
 :sqlstate
 SELECT automl_pack(ARRAY[1.0, 2.0]::float8[], 0.5, NULL, NULL, NULL, 'class');
 :sqlstate
+
+-- Multi-dimensional features (an image as real[][]) are read in row-major
+-- order and give the default feature_shape.
+CREATE TABLE grids AS
+SELECT g AS id, g % 2 AS label, ARRAY[[g, 1], [2, g % 3]]::real[] AS grid FROM generate_series(1, 40) g;
+SELECT feature_shape, rows, buffers FROM automl_prepare('grids', 'grids_p', 'label', 'grid', 10, 2, normalization => 'none');
+SELECT feature_shape FROM automl_prepare('grids', 'grids_p2', 'label', 'grid', 10, 2, feature_shape => '{4}');
+-- Row-major: the packed rows hold exactly the flattened grids.
+SELECT count(*) AS rows_matching_their_grid
+  FROM grids_p t, unpack(t.buffer) u
+ WHERE u.x IN (SELECT ARRAY(SELECT unnest(g.grid))::float8[] FROM grids g WHERE g.label = u.label);

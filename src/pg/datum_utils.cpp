@@ -59,26 +59,27 @@ void require_arg(FunctionCallInfo fcinfo, int argno, const char* name) {
 }
 
 namespace {
+// Elements of an array without NULLs; a multi-dimensional array is read in
+// row-major order when `flatten` is set (images stored as real[][]).
 template <typename T>
-const T* array_values(ArrayType* arr, Oid type, int* n, const char* what) {
+const T* array_values(ArrayType* arr, Oid type, int* n, const char* what, bool flatten) {
   if (ARR_ELEMTYPE(arr) != type)
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("%s has the wrong element type", what)));
-  if (ARR_NDIM(arr) > 1)
-    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s must be a one-dimensional array", what),
-                    errhint("Flatten multi-dimensional features with a feature_shape instead.")));
+  if (ARR_NDIM(arr) > 1 && !flatten)
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("%s must be a one-dimensional array", what)));
   if (array_contains_nulls(arr))
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s contains NULL elements", what)));
-  *n = ARR_NDIM(arr) == 0 ? 0 : ARR_DIMS(arr)[0];
+  *n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
   return reinterpret_cast<const T*>(ARR_DATA_PTR(arr));
 }
 }  // namespace
 
 const double* float8_array_values(ArrayType* arr, int* n, const char* what) {
-  return array_values<double>(arr, FLOAT8OID, n, what);
+  return array_values<double>(arr, FLOAT8OID, n, what, true);
 }
 
 const float* float4_array_values(ArrayType* arr, int* n, const char* what) {
-  return array_values<float>(arr, FLOAT4OID, n, what);
+  return array_values<float>(arr, FLOAT4OID, n, what, false);
 }
 
 }  // namespace pg_automl::pg

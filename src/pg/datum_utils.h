@@ -26,8 +26,9 @@ Datum jsonb_from_cstring(const char* text);
 Datum int4_array(const int64_t* values, int n);
 // Checks an argument for NULL and reports "argument \"name\" must not be null".
 void require_arg(FunctionCallInfo fcinfo, int argno, const char* name);
-// Elements of a one-dimensional float8[] without NULLs (ereports otherwise);
-// *n receives the count.  Returns a pointer into the (detoasted) array.
+// Elements of a float8[] without NULLs (ereports otherwise), any number of
+// dimensions, in row-major order; *n receives the count.  Returns a pointer
+// into the (detoasted) array.  float4_array_values wants one dimension.
 const double* float8_array_values(ArrayType* arr, int* n, const char* what);
 const float* float4_array_values(ArrayType* arr, int* n, const char* what);
 
