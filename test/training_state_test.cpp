@@ -604,4 +604,26 @@ TEST(StateFormat, ByteReaderBoundsAndCrc) {
 }
 
 }  // namespace
+// Optimizer tensors must match their parameters: state written for one
+// model is refused by an optimizer over parameters of other shapes, at
+// restore time rather than at the first step.
+TEST(StateFormat, OptimizerTensorsMustMatchTheirParameters) {
+  torch::manual_seed(0);
+  torch::nn::Linear a(4, 3), b(5, 3);
+  torch::optim::Adam opt_a(a->parameters(), torch::optim::AdamOptions(0.01));
+  opt_a.zero_grad();
+  a->forward(torch::randn({2, 4})).sum().backward();
+  opt_a.step();
+  ByteWriter w;
+  WriteOptimizerState(w, opt_a, OptimizerKind::Adam, a->parameters());
+  torch::optim::Adam opt_b(b->parameters(), torch::optim::AdamOptions(0.01));
+  ByteReader r(w.str().data(), w.str().size());
+  EXPECT_TRUE(ThrowsError([&] { ReadOptimizerState(r, opt_b, OptimizerKind::Adam, b->parameters(), torch::kCPU); },
+                          ErrorKind::DataCorrupted, {"does not match the model's parameters"}));
+  ByteReader same(w.str().data(), w.str().size());
+  torch::optim::Adam opt_a2(a->parameters(), torch::optim::AdamOptions(0.01));
+  ReadOptimizerState(same, opt_a2, OptimizerKind::Adam, a->parameters(), torch::kCPU);
+  EXPECT_EQ(opt_a2.state().size(), 2u) << "both parameters' Adam state must be restored";
+}
+
 }  // namespace pg_automl

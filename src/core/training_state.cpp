@@ -54,10 +54,17 @@ void WriteOptional(ByteWriter& w, const at::Tensor& t) {
   if (t.defined()) WriteTensor(w, t);
 }
 
-at::Tensor ReadOptional(ByteReader& r, const c10::Device& device) {
+// An optimizer tensor of parameter `param`: it must have the parameter's
+// shape and type, or the first optimizer step would fail far from here.
+at::Tensor ReadOptional(ByteReader& r, const c10::Device& device, const at::Tensor& param) {
   uint8_t defined = r.Get<uint8_t>();
   if (defined > 1) Corrupt("training state is malformed");
-  return defined ? ReadTensor(r).to(device) : at::Tensor();
+  if (!defined) return at::Tensor();
+  at::Tensor t = ReadTensor(r);
+  if (t.sizes() != param.sizes() || t.scalar_type() != param.scalar_type())
+    Corrupt("training state does not match the model's parameters",
+            "An optimizer tensor has another shape or type than its parameter.");
+  return t.to(device);
 }
 
 // Adam and AdamW keep the same fields in distinct classes.
@@ -70,12 +77,13 @@ void WriteAdamState(ByteWriter& w, AdamState& a) {
 }
 
 template <typename AdamState>
-std::unique_ptr<torch::optim::OptimizerParamState> ReadAdamState(ByteReader& r, const c10::Device& device) {
+std::unique_ptr<torch::optim::OptimizerParamState> ReadAdamState(ByteReader& r, const c10::Device& device,
+                                                                 const at::Tensor& p) {
   auto s = std::make_unique<AdamState>();
   s->step(r.Get<int64_t>());
-  s->exp_avg(ReadOptional(r, device));
-  s->exp_avg_sq(ReadOptional(r, device));
-  s->max_exp_avg_sq(ReadOptional(r, device));
+  s->exp_avg(ReadOptional(r, device, p));
+  s->exp_avg_sq(ReadOptional(r, device, p));
+  s->max_exp_avg_sq(ReadOptional(r, device, p));
   return s;
 }
 
@@ -214,29 +222,29 @@ void ReadOptimizerState(ByteReader& r, torch::optim::Optimizer& opt, OptimizerKi
     switch (kind) {
       case OptimizerKind::SGD: {
         auto s = std::make_unique<o::SGDParamState>();
-        s->momentum_buffer(ReadOptional(r, device));
+        s->momentum_buffer(ReadOptional(r, device, p));
         st = std::move(s);
         break;
       }
       case OptimizerKind::Adam:
-        st = ReadAdamState<o::AdamParamState>(r, device);
+        st = ReadAdamState<o::AdamParamState>(r, device, p);
         break;
       case OptimizerKind::AdamW:
-        st = ReadAdamState<o::AdamWParamState>(r, device);
+        st = ReadAdamState<o::AdamWParamState>(r, device, p);
         break;
       case OptimizerKind::RMSprop: {
         auto s = std::make_unique<o::RMSpropParamState>();
         s->step(r.Get<int64_t>());
-        s->square_avg(ReadOptional(r, device));
-        s->momentum_buffer(ReadOptional(r, device));
-        s->grad_avg(ReadOptional(r, device));
+        s->square_avg(ReadOptional(r, device, p));
+        s->momentum_buffer(ReadOptional(r, device, p));
+        s->grad_avg(ReadOptional(r, device, p));
         st = std::move(s);
         break;
       }
       case OptimizerKind::Adagrad: {
         auto s = std::make_unique<o::AdagradParamState>();
         s->step(r.Get<int64_t>());
-        s->sum(ReadOptional(r, device));
+        s->sum(ReadOptional(r, device, p));
         st = std::move(s);
         break;
       }
