@@ -74,6 +74,7 @@ class BufferBuilder {
   const Normalizer* norm_;
   uint32_t rows_ = 0;
   std::vector<float> x_;
+  std::vector<float> row_;  // the row being added, normalised
   std::vector<int32_t> classes_;
   std::vector<float> targets_;
   std::vector<int64_t> ids_;

@@ -144,15 +144,18 @@ void BufferBuilder::Add(const double* values, size_t n, double label, int64_t id
     throw Error(ErrorKind::InvalidParameter, "packed buffer would exceed " + std::to_string(kMaxBufferBytes >> 20) + " MB",
                 std::to_string(rows_ + 1) + " rows of " + std::to_string(features_) + " features do not fit.",
                 "Use a smaller buffer_size.");
-  // Check the whole row before appending any of it, so that a rejected row
-  // leaves the builder as it was.  Values must also fit a float32 after
-  // normalisation.
+  // Normalise the whole row into row_ before appending any of it, so that a
+  // rejected row leaves the builder as it was.  Values must fit a float32
+  // before and after normalisation.
+  row_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    double v = values[i];
-    if (norm_ && !norm_->empty()) v = (v - double(norm_->shift[i])) * double(norm_->scale[i]);
-    if (!std::isfinite(values[i]) || !(std::fabs(v) <= double(FLT_MAX)))
+    bool ok = std::fabs(values[i]) <= double(FLT_MAX);  // false for NaN too
+    float v = ok ? float(values[i]) : 0.f;
+    if (ok && norm_ && !norm_->empty()) v = (v - norm_->shift[i]) * norm_->scale[i];
+    if (!ok || !std::isfinite(v))
       throw Error(ErrorKind::DataException, "feature value is not finite in single precision",
                   "Feature " + std::to_string(i + 1) + " is " + FormatNumber(values[i]) + ".");
+    row_[i] = v;
   }
   if (kind_ == LabelKind::ClassIndex) {
     // Converting a non-integral or out-of-range double to int32 is undefined.
@@ -162,11 +165,7 @@ void BufferBuilder::Add(const double* values, size_t n, double label, int64_t id
   } else if (!std::isfinite(label)) {
     throw Error(ErrorKind::DataException, "target value is not finite");
   }
-  for (size_t i = 0; i < n; ++i) {
-    float v = float(values[i]);
-    if (norm_ && !norm_->empty()) v = (v - norm_->shift[i]) * norm_->scale[i];
-    x_.push_back(v);
-  }
+  x_.insert(x_.end(), row_.begin(), row_.end());
   if (kind_ == LabelKind::ClassIndex) classes_.push_back(int32_t(label));
   else targets_.push_back(float(label));
   if (with_ids_) ids_.push_back(id);

@@ -172,7 +172,6 @@ std::unique_ptr<Trainer> Trainer::Restore(const ModelSpec& spec, const TrainPara
   if (meta.outputs != spec.output_shape.at(0)) throw Error(ErrorKind::DataCorrupted, "training state is malformed");
   impl->meta = meta;
   impl->Build(spec, params, device);
-  impl->meta.counters = meta.counters;
   impl->rng_state = ReadTensor(r);
   torch::NoGradGuard no_grad;
   auto restore = [&](const auto& named) {
