@@ -102,7 +102,8 @@ CREATE EVENT TRIGGER automl_forget_dropped_tables ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION automl_forget_dropped_tables();
 
-CREATE TYPE automl_train_result AS (state bytea, loss float8, accuracy float8, rows bigint, steps bigint);
+CREATE TYPE automl_train_result AS (state bytea, loss float8, accuracy float8, rows bigint, steps bigint,
+                                    step_seconds float8);
 CREATE TYPE automl_eval_result AS (loss float8, accuracy float8, top_k_accuracy float8, rows bigint);
 
 ------------------------------------------------------------------------------
@@ -547,6 +548,29 @@ BEGIN
     PERFORM @extschema@.automl_check_compatible(base, data, f.train_table);
 END $$;
 
+-- Errors unless model `arch` reads the features of `data` and has as many
+-- outputs as its task needs.
+CREATE FUNCTION automl_check_model_data(arch automl_model_arch, data automl_prepared, data_name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    expected int;
+BEGIN
+    IF (SELECT exp(sum(ln(d))) FROM unnest(arch.input_shape) d)::bigint
+       <> (SELECT exp(sum(ln(d))) FROM unnest(data.feature_shape) d)::bigint THEN
+        RAISE EXCEPTION 'model "%" takes input of shape %, but "%" holds features of shape %',
+            arch.name, arch.input_shape, data_name, data.feature_shape USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    expected := CASE WHEN data.task = 'classification' THEN array_length(data.classes, 1) ELSE 1 END;
+    IF arch.outputs <> expected THEN
+        RAISE EXCEPTION 'model "%" has % outputs, but "%" needs %', arch.name, arch.outputs, data_name, expected
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN data.task = 'classification'
+                              THEN format('The table has %s classes: end the model with a Linear layer of %s outputs.', expected, expected)
+                              ELSE 'A regression model ends with a Linear layer of 1 output.' END;
+    END IF;
+END $$;
+
 ------------------------------------------------------------------------------
 -- Training, evaluation, prediction
 ------------------------------------------------------------------------------
@@ -567,7 +591,6 @@ DECLARE
     ev @extschema@.automl_eval_result;
     t0 timestamptz;
     id bigint;
-    expected int;
 BEGIN
     IF epochs IS NULL OR epochs < 1 OR epochs > 100000 THEN
         RAISE EXCEPTION 'epochs must be between 1 and 100000, not %', epochs USING ERRCODE = 'invalid_parameter_value';
@@ -589,19 +612,7 @@ BEGIN
         vinfo := @extschema@.automl_prepared_info(validation);
         PERFORM @extschema@.automl_check_compatible(tinfo, vinfo);
     END IF;
-    IF (SELECT exp(sum(ln(d))) FROM unnest(arch.input_shape) d)::bigint
-       <> (SELECT exp(sum(ln(d))) FROM unnest(tinfo.feature_shape) d)::bigint THEN
-        RAISE EXCEPTION 'model "%" takes input of shape %, but "%" holds features of shape %',
-            model, arch.input_shape, train, tinfo.feature_shape USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    expected := CASE WHEN tinfo.task = 'classification' THEN array_length(tinfo.classes, 1) ELSE 1 END;
-    IF arch.outputs <> expected THEN
-        RAISE EXCEPTION 'model "%" has % outputs, but "%" needs %', model, arch.outputs, train, expected
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = CASE WHEN tinfo.task = 'classification'
-                              THEN format('The table has %s classes: end the model with a Linear layer of %s outputs.', expected, expected)
-                              ELSE 'A regression model ends with a Linear layer of 1 output.' END;
-    END IF;
+    PERFORM @extschema@.automl_check_model_data(arch, tinfo, train);
 
     INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
                                          feature_shape, shift, scale, seed, epochs)
@@ -764,3 +775,520 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION automl_load_fashion_mnist(text, int, int, int, text) IS
     'Loads Fashion-MNIST (Debian package dataset-fashion-mnist) into train, validation and test tables';
+
+------------------------------------------------------------------------------
+-- Model hopper: many configurations train at once, one segment per shard
+------------------------------------------------------------------------------
+-- A run is driven by automl_mop_run() in the caller's backend; the segment
+-- processes it starts do all the work through automl_run_unit() and commit
+-- after each unit, so everything below survives the caller, any segment and
+-- a server restart.  The driver holds the transaction-level advisory lock
+-- (automl_run_lock_key(), run_id) while a run is going.
+
+CREATE TABLE automl_runs (
+    run_id             bigserial PRIMARY KEY,
+    method             text NOT NULL DEFAULT 'fit_multiple',
+    train_table        text NOT NULL,     -- schema-qualified names as they were at the start
+    validation_table   text,
+    task               text NOT NULL,
+    segments           int NOT NULL,
+    validation_segments int NOT NULL DEFAULT 0,
+    epochs             int NOT NULL,
+    seed               bigint NOT NULL,
+    top_k              int NOT NULL,
+    status             text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+    epochs_done        int NOT NULL DEFAULT 0,
+    attempts           int NOT NULL DEFAULT 0,  -- 1 + number of resumes
+    attempt_started_at timestamptz,
+    started_at         timestamptz NOT NULL DEFAULT now(),
+    finished_at        timestamptz,
+    created_by         name NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE automl_runs IS 'Model selection runs (automl_fit_multiple()); status running with no driver means interrupted';
+
+CREATE TABLE automl_trials (
+    run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
+    trial       int NOT NULL,              -- position in the run's configurations, from 0
+    fit_id      bigint NOT NULL UNIQUE REFERENCES automl_fits ON DELETE CASCADE,
+    model_name  text NOT NULL,
+    params      jsonb NOT NULL,
+    spec        jsonb NOT NULL,            -- the architecture as it was at the start
+    status      text NOT NULL DEFAULT 'training' CHECK (status IN ('training', 'done', 'failed')),
+    reason      text,                      -- why a trial failed
+    epochs_done int NOT NULL DEFAULT 0,
+    state       bytea NOT NULL,            -- after the trial's last committed hop
+    PRIMARY KEY (run_id, trial)
+);
+-- States are float data that pglz barely compresses: do not try.
+ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;
+COMMENT ON TABLE automl_trials IS 'One row per configuration of a run; automl_fits holds its state after each completed epoch';
+
+CREATE TABLE automl_hops (
+    run_id         bigint NOT NULL,
+    epoch          int NOT NULL,
+    kind           text NOT NULL CHECK (kind IN ('train', 'validate')),
+    trial          int NOT NULL,
+    segment        int NOT NULL,
+    hop            int,                    -- the unit's hop in the epoch's schedule (train)
+    rows           bigint NOT NULL,
+    loss           float8,
+    accuracy       float8,
+    top_k_accuracy float8,
+    step_seconds   float8,                 -- inside optimizer steps (train)
+    seconds        float8 NOT NULL,        -- the whole unit in its segment
+    pid            int NOT NULL,
+    finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (run_id, epoch, kind, trial, segment),
+    FOREIGN KEY (run_id, trial) REFERENCES automl_trials ON DELETE CASCADE
+);
+COMMENT ON TABLE automl_hops IS 'Hop log: every sub-epoch a trial trained (or was validated) on a segment, in order';
+
+CREATE TABLE automl_run_epochs (
+    run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
+    epoch       int NOT NULL,
+    seconds     float8 NOT NULL,           -- wall time of the epoch (of its last attempt)
+    utilisation float8,                    -- busy segment-seconds / (segments x seconds)
+    trials      int NOT NULL,              -- trials that trained in the epoch
+    PRIMARY KEY (run_id, epoch)
+);
+COMMENT ON TABLE automl_run_epochs IS 'Per-epoch wall time and segment utilisation of each run';
+
+SELECT pg_catalog.pg_extension_config_dump('automl_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('automl_trials', '');
+SELECT pg_catalog.pg_extension_config_dump('automl_hops', '');
+SELECT pg_catalog.pg_extension_config_dump('automl_run_epochs', '');
+SELECT pg_catalog.pg_extension_config_dump('automl_runs_run_id_seq', '');
+GRANT SELECT ON automl_runs, automl_trials, automl_hops, automl_run_epochs TO PUBLIC;
+
+-- The first key of the advisory lock a driver holds on its run.
+CREATE FUNCTION automl_run_lock_key() RETURNS int
+LANGUAGE sql IMMUTABLE AS $$ SELECT 1885826412 $$;
+
+-- Whether a driver is running `run` now.
+CREATE FUNCTION automl_run_is_driven(run bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                    WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                      AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run
+                      AND l.objsubid = 2 AND l.granted)
+$$;
+
+CREATE FUNCTION automl_mop_run(command jsonb, segments int) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION automl_mop_run(jsonb, int) IS
+    'Drives a model hopper run on segment processes (internal: use automl_fit_multiple() or automl_resume())';
+
+-- Segment units.  Each runs in a segment process, in its own transaction.
+
+-- Creates the run, its trials and their fits; returns {"run_id": n}.
+CREATE FUNCTION automl_run_create(command jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    tinfo @extschema@.automl_prepared := @extschema@.automl_prepared_info(command->>'train');
+    vinfo @extschema@.automl_prepared;
+    arch @extschema@.automl_model_arch;
+    cfg jsonb;
+    i int := 0;
+    id bigint;
+    fid bigint;
+BEGIN
+    IF command->>'validation' IS NOT NULL THEN
+        vinfo := @extschema@.automl_prepared_info(command->>'validation');
+    END IF;
+    INSERT INTO @extschema@.automl_runs (train_table, validation_table, task, segments, validation_segments,
+                                         epochs, seed, top_k)
+    VALUES (@extschema@.automl_qualified_name(tinfo.output_table), @extschema@.automl_qualified_name(vinfo.output_table),
+            tinfo.task, tinfo.segments, coalesce(vinfo.segments, 0),
+            (command->>'epochs')::int, (command->>'seed')::bigint, (command->>'top_k')::int)
+    RETURNING run_id INTO id;
+    FOR cfg IN SELECT value FROM jsonb_array_elements(command->'trials') LOOP
+        SELECT * INTO STRICT arch FROM @extschema@.automl_model_arch a WHERE a.name = cfg->>'model';
+        INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
+                                             feature_shape, shift, scale, seed, epochs)
+        VALUES (arch.name, cfg->'params', tinfo.output_table::text, vinfo.output_table::text, tinfo.task,
+                tinfo.classes, tinfo.feature_shape, tinfo.shift, tinfo.scale, (command->>'seed')::bigint,
+                (command->>'epochs')::int)
+        RETURNING fit_id INTO fid;
+        INSERT INTO @extschema@.automl_trials (run_id, trial, fit_id, model_name, params, spec, state)
+        VALUES (id, i, fid, arch.name, cfg->'params', arch.spec,
+                @extschema@.automl_init_state(arch.spec, cfg->'params', tinfo.task, (command->>'seed')::bigint));
+        i := i + 1;
+    END LOOP;
+    RETURN jsonb_build_object('run_id', id);
+END $$;
+
+-- What a driver plans from: the run's shape, live trials and the units of
+-- the current epoch that are already committed.
+CREATE FUNCTION automl_run_load(run bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
+BEGIN
+    UPDATE @extschema@.automl_runs x SET attempts = x.attempts + 1, attempt_started_at = clock_timestamp()
+     WHERE x.run_id = run RETURNING * INTO STRICT r;
+    RETURN jsonb_build_object(
+        'run_id', r.run_id, 'segments', r.segments, 'validation_segments', least(r.validation_segments, r.segments),
+        'epochs', r.epochs, 'epochs_done', r.epochs_done, 'seed', r.seed, 'status', r.status,
+        'live', (SELECT jsonb_agg(t.status = 'training' ORDER BY t.trial) FROM @extschema@.automl_trials t WHERE t.run_id = run),
+        'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment)), '[]')
+                   FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch = r.epochs_done + 1));
+END $$;
+
+-- Trains trial `trial` for one sub-epoch on the shard of `segment` and
+-- commits its new state with the hop.  A loss that is not finite fails the
+-- trial (its last good state is kept).
+CREATE FUNCTION automl_run_train(run bigint, epoch int, hop int, segment int, trial int) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
+    t @extschema@.automl_trials;
+    tr @extschema@.automl_train_result;
+    t0 timestamptz := clock_timestamp();
+    why text;
+BEGIN
+    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_train.trial FOR UPDATE;
+    IF t.status <> 'training' THEN
+        RETURN jsonb_build_object('skipped', t.status);
+    END IF;
+    -- Buffers in a fixed order from an ordered subquery (see automl_fit).
+    EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3) r
+                      FROM (SELECT buffer FROM %s WHERE segment_id = %s ORDER BY buffer_id) b) s',
+                   '@extschema@', r.train_table, segment)
+        INTO tr USING t.state, t.spec, t.params;
+    IF tr.rows > 0 AND (tr.loss IS NULL OR tr.loss IN ('NaN', 'Infinity', '-Infinity')) THEN
+        why := format('training loss became %s in epoch %s on segment %s', coalesce(tr.loss::text, 'NaN'), epoch, segment);
+        UPDATE @extschema@.automl_trials x SET status = 'failed', reason = why
+         WHERE x.run_id = run AND x.trial = automl_run_train.trial;
+    ELSIF tr.rows > 0 THEN
+        UPDATE @extschema@.automl_trials x SET state = tr.state WHERE x.run_id = run AND x.trial = automl_run_train.trial;
+    END IF;
+    INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, hop, rows, loss, accuracy, step_seconds, seconds, pid)
+    VALUES (run, epoch, 'train', trial, segment, hop, coalesce(tr.rows, 0), tr.loss, tr.accuracy, tr.step_seconds,
+            extract(epoch FROM clock_timestamp() - t0), pg_backend_pid());
+    RETURN jsonb_build_object('rows', coalesce(tr.rows, 0), 'failed', why IS NOT NULL, 'reason', why);
+END $$;
+
+-- Evaluates trial `trial` on the validation shards served by `segment`
+-- (shard v by segment v mod segments).
+CREATE FUNCTION automl_run_validate(run bigint, epoch int, segment int, trial int) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
+    t @extschema@.automl_trials;
+    ev @extschema@.automl_eval_result;
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_validate.trial;
+    IF t.status <> 'training' THEN
+        RETURN jsonb_build_object('skipped', t.status);
+    END IF;
+    EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, $2, $3, $4) r FROM %s
+                     WHERE segment_id IN (%s)) s',
+                   '@extschema@', r.validation_table,
+                   (SELECT string_agg(v::text, ',') FROM generate_series(segment, r.validation_segments - 1, r.segments) v))
+        INTO ev USING t.state, t.spec, t.params, r.top_k;
+    INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, rows, loss, accuracy, top_k_accuracy, seconds, pid)
+    VALUES (run, epoch, 'validate', trial, segment, coalesce(ev.rows, 0), ev.loss, ev.accuracy, ev.top_k_accuracy,
+            extract(epoch FROM clock_timestamp() - t0), pg_backend_pid());
+    RETURN jsonb_build_object('rows', coalesce(ev.rows, 0));
+END $$;
+
+-- Marks a trial failed after an error in one of its units.
+CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, reason text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+BEGIN
+    UPDATE @extschema@.automl_trials x SET status = 'failed', reason = automl_run_fail_trial.reason
+     WHERE x.run_id = run AND x.trial = automl_run_fail_trial.trial AND x.status = 'training';
+    RETURN jsonb_build_object('failed', true);
+END $$;
+
+-- Closes an epoch in one transaction: per-trial metrics combined from the
+-- hop log, the states of the epoch copied to automl_fits, the run advanced.
+-- Returns the progress line the driver prints and whether the run is over.
+CREATE FUNCTION automl_run_finish_epoch(run bigint, epoch int, seconds float8) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
+    n_live int;
+    n_trained int;
+    best record;
+    last boolean;
+    msg text;
+BEGIN
+    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run FOR UPDATE;
+    IF r.epochs_done <> epoch - 1 THEN
+        RAISE EXCEPTION 'run % has completed % epochs; cannot close epoch %', run, r.epochs_done, epoch
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    last := epoch = r.epochs;
+    INSERT INTO @extschema@.automl_fit_epochs (fit_id, epoch, train_loss, train_accuracy, val_loss, val_accuracy,
+                                               val_top_k_accuracy, rows, seconds)
+    SELECT t.fit_id, epoch, tr.loss, tr.accuracy, va.loss, va.accuracy, va.top_k, coalesce(tr.rows, 0), coalesce(tr.seconds, 0)
+      FROM @extschema@.automl_trials t
+      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows) / nullif(sum(h.rows), 0) AS loss,
+                                sum(h.accuracy * h.rows) / nullif(sum(h.rows), 0) AS accuracy,
+                                sum(h.rows) AS rows, sum(h.seconds) AS seconds
+                           FROM @extschema@.automl_hops h
+                          WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.kind = 'train'
+                            AND h.trial = t.trial) tr ON true
+      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows) / nullif(sum(h.rows), 0) AS loss,
+                                sum(h.accuracy * h.rows) / nullif(sum(h.rows), 0) AS accuracy,
+                                sum(h.top_k_accuracy * h.rows) / nullif(sum(h.rows), 0) AS top_k
+                           FROM @extschema@.automl_hops h
+                          WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.kind = 'validate'
+                            AND h.trial = t.trial) va ON true
+     WHERE t.run_id = run AND t.status = 'training';
+    GET DIAGNOSTICS n_trained = ROW_COUNT;
+    UPDATE @extschema@.automl_fits f
+       SET state = t.state, epochs_done = epoch, finished_at = CASE WHEN last THEN clock_timestamp() END
+      FROM @extschema@.automl_trials t
+     WHERE t.run_id = run AND t.status = 'training' AND f.fit_id = t.fit_id;
+    UPDATE @extschema@.automl_trials t
+       SET epochs_done = epoch, status = CASE WHEN last THEN 'done' ELSE 'training' END
+     WHERE t.run_id = run AND t.status = 'training';
+    SELECT count(*) FILTER (WHERE t.status = 'training') INTO n_live FROM @extschema@.automl_trials t WHERE t.run_id = run;
+    INSERT INTO @extschema@.automl_run_epochs (run_id, epoch, seconds, utilisation, trials)
+    SELECT run, epoch, seconds, sum(h.seconds) / nullif(r.segments * seconds, 0), n_trained
+      FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch;
+    UPDATE @extschema@.automl_runs x
+       SET epochs_done = epoch,
+           status = CASE WHEN last OR n_live = 0 THEN
+                             CASE WHEN EXISTS (SELECT 1 FROM @extschema@.automl_trials t
+                                                WHERE t.run_id = run AND t.status = 'done') THEN 'done' ELSE 'failed' END
+                         ELSE 'running' END,
+           finished_at = CASE WHEN last OR n_live = 0 THEN clock_timestamp() END
+     WHERE x.run_id = run;
+    SELECT l.trial, l.model_name, l.val_loss, l.val_accuracy, l.train_loss INTO best
+      FROM @extschema@.automl_leaderboard l WHERE l.run_id = run AND l.status <> 'failed' ORDER BY l.rank LIMIT 1;
+    msg := format('run %s: epoch %s/%s: ', run, epoch, r.epochs)
+        || CASE WHEN best.trial IS NULL THEN 'no trial left'
+                WHEN best.val_accuracy IS NOT NULL THEN format('best validation accuracy %s (trial %s, model %s)',
+                     round(best.val_accuracy::numeric, 4), best.trial, best.model_name)
+                WHEN best.val_loss IS NOT NULL THEN format('best validation loss %s (trial %s, model %s)',
+                     round(best.val_loss::numeric, 4), best.trial, best.model_name)
+                ELSE format('best training loss %s (trial %s, model %s)',
+                     round(best.train_loss::numeric, 4), best.trial, best.model_name) END
+        || format(', %s/%s trials training, %s s elapsed', n_live,
+                  (SELECT count(*) FROM @extschema@.automl_trials t WHERE t.run_id = run),
+                  round(extract(epoch FROM clock_timestamp() - r.started_at)::numeric, 1));
+    RETURN jsonb_build_object('message', msg, 'finished', last OR n_live = 0);
+END $$;
+
+-- The one entry point of segment processes: {"kind": ..., arguments}.
+CREATE FUNCTION automl_run_unit(command jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    CASE command->>'kind'
+    WHEN 'train' THEN
+        RETURN @extschema@.automl_run_train((command->>'run')::bigint, (command->>'epoch')::int, (command->>'hop')::int,
+                                            (command->>'segment')::int, (command->>'trial')::int);
+    WHEN 'validate' THEN
+        RETURN @extschema@.automl_run_validate((command->>'run')::bigint, (command->>'epoch')::int,
+                                               (command->>'segment')::int, (command->>'trial')::int);
+    WHEN 'finish_epoch' THEN
+        RETURN @extschema@.automl_run_finish_epoch((command->>'run')::bigint, (command->>'epoch')::int,
+                                                   (command->>'seconds')::float8);
+    WHEN 'fail_trial' THEN
+        RETURN @extschema@.automl_run_fail_trial((command->>'run')::bigint, (command->>'trial')::int, command->>'reason');
+    WHEN 'load' THEN
+        RETURN @extschema@.automl_run_load((command->>'run')::bigint);
+    WHEN 'create' THEN
+        RETURN @extschema@.automl_run_create(command);
+    ELSE
+        RAISE EXCEPTION 'unrecognized unit kind "%"', command->>'kind' USING ERRCODE = 'invalid_parameter_value';
+    END CASE;
+END $$;
+
+-- schema.name of a relation, whatever the search_path of the reader.
+CREATE FUNCTION automl_qualified_name(rel regclass) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT format('%I.%I', n.nspname, c.relname)
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+$$;
+
+-- Errors unless every shard of `info` holds at least one buffer: a segment
+-- without data would hold every model for a hop and train nothing.
+CREATE FUNCTION automl_check_shards(info automl_prepared) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    missing int;
+BEGIN
+    EXECUTE format('SELECT min(k) FROM generate_series(0, %s - 1) k
+                     WHERE NOT EXISTS (SELECT 1 FROM %s WHERE segment_id = k)', info.segments, info.output_table)
+        INTO missing;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'segment % of "%" holds no buffers', missing, info.output_table
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Prepare the table again with automl_prepare(..., overwrite => true).';
+    END IF;
+END $$;
+
+-- Errors unless the transaction can see what segment processes commit.
+CREATE FUNCTION automl_check_isolation() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'a model hopper run needs the read committed isolation level'
+            USING ERRCODE = 'active_sql_transaction',
+                  DETAIL = 'Segment processes commit every hop in their own transactions.',
+                  HINT = 'Run it outside an explicit transaction, or in a read committed one.';
+    END IF;
+END $$;
+
+CREATE VIEW automl_leaderboard AS
+SELECT t.run_id,
+       rank() OVER (PARTITION BY t.run_id
+                    ORDER BY t.status = 'failed',
+                             CASE WHEN r.task = 'classification' THEN -e.val_accuracy ELSE e.val_loss END NULLS LAST,
+                             CASE WHEN r.task = 'classification' THEN -e.train_accuracy ELSE e.train_loss END NULLS LAST,
+                             t.trial)::int AS rank,
+       t.trial, t.fit_id, t.model_name, t.params, t.status, t.epochs_done,
+       e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_top_k_accuracy,
+       (SELECT sum(x.seconds) FROM automl_fit_epochs x WHERE x.fit_id = t.fit_id) AS seconds,
+       t.reason
+  FROM automl_trials t
+  JOIN automl_runs r USING (run_id)
+  LEFT JOIN automl_fit_epochs e ON e.fit_id = t.fit_id AND e.epoch = t.epochs_done;
+COMMENT ON VIEW automl_leaderboard IS
+    'Trials of each run ranked by the metrics of their last completed epoch (validation when there is some)';
+
+CREATE VIEW automl_progress AS
+SELECT r.run_id,
+       CASE WHEN r.status = 'running' AND NOT automl_run_is_driven(r.run_id) THEN 'interrupted' ELSE r.status END AS status,
+       least(r.epochs_done + 1, r.epochs) AS epoch,
+       r.epochs,
+       (SELECT count(DISTINCT h.hop)::int FROM automl_hops h
+         WHERE h.run_id = r.run_id AND h.epoch = least(r.epochs_done + 1, r.epochs) AND h.kind = 'train') AS hops_done,
+       greatest(tr.total, r.segments) AS hops,
+       tr.finished AS trials_done,
+       tr.total AS trials,
+       coalesce(r.finished_at, clock_timestamp()) - r.started_at AS elapsed,
+       CASE WHEN r.status = 'running' AND u.done_now > 0 THEN
+            (clock_timestamp() - r.attempt_started_at) / u.done_now * greatest(u.total - u.done_all, 0)
+       END AS remaining
+  FROM automl_runs r
+  CROSS JOIN LATERAL (SELECT count(*)::int AS total, count(*) FILTER (WHERE t.status <> 'training')::int AS finished,
+                             count(*) FILTER (WHERE t.status = 'training')::int AS live
+                        FROM automl_trials t WHERE t.run_id = r.run_id) tr
+  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE h.finished_at >= r.attempt_started_at) AS done_now,
+                             count(*) FILTER (WHERE h.epoch > r.epochs_done) AS done_all,
+                             tr.live::bigint * r.segments * (r.epochs - r.epochs_done) AS total
+                        FROM automl_hops h WHERE h.run_id = r.run_id AND h.kind = 'train') u;
+COMMENT ON VIEW automl_progress IS
+    'Where each run stands: epoch, hops done in it, trials finished, elapsed and estimated remaining time';
+GRANT SELECT ON automl_leaderboard, automl_progress TO PUBLIC;
+
+CREATE FUNCTION automl_fit_multiple(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
+                                    seed bigint DEFAULT 0, top_k int DEFAULT 5)
+RETURNS SETOF automl_leaderboard
+LANGUAGE plpgsql AS $$
+DECLARE
+    tinfo @extschema@.automl_prepared;
+    vinfo @extschema@.automl_prepared;
+    arch @extschema@.automl_model_arch;
+    cfg jsonb;
+    trials jsonb := '[]';
+    i int := 0;
+    id bigint;
+    msg text; det text; hnt text; st text;
+BEGIN
+    PERFORM @extschema@.automl_check_isolation();
+    IF epochs IS NULL OR epochs < 1 OR epochs > 100000 THEN
+        RAISE EXCEPTION 'epochs must be between 1 and 100000, not %', epochs USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF top_k IS NULL OR top_k < 1 THEN
+        RAISE EXCEPTION 'top_k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF configs IS NULL OR jsonb_typeof(configs) <> 'array' OR jsonb_array_length(configs) = 0 THEN
+        RAISE EXCEPTION 'configs must be a non-empty JSON array' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass e.g. ''[{"model": "mlp", "params": {"lr": 0.01}}, {"model": "mlp", "params": {"lr": 0.1}}]''.';
+    END IF;
+    IF jsonb_array_length(configs) > 10000 THEN
+        RAISE EXCEPTION 'a run holds at most 10000 configurations, not %', jsonb_array_length(configs)
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    tinfo := @extschema@.automl_prepared_info(train);
+    PERFORM @extschema@.automl_check_shards(tinfo);
+    IF validation IS NOT NULL THEN
+        vinfo := @extschema@.automl_prepared_info(validation);
+        PERFORM @extschema@.automl_check_compatible(tinfo, vinfo);
+    END IF;
+    FOR cfg IN SELECT value FROM jsonb_array_elements(configs) LOOP
+        BEGIN
+            IF jsonb_typeof(cfg) <> 'object' OR jsonb_typeof(cfg->'model') IS DISTINCT FROM 'string'
+               OR (cfg ? 'params' AND jsonb_typeof(cfg->'params') NOT IN ('object', 'null'))
+               OR EXISTS (SELECT 1 FROM jsonb_object_keys(cfg) k WHERE k NOT IN ('model', 'params')) THEN
+                RAISE EXCEPTION 'a configuration is an object {"model": name, "params": {...}}, not %', cfg
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            SELECT * INTO arch FROM @extschema@.automl_model_arch a WHERE a.name = cfg->>'model';
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'model "%" does not exist', cfg->>'model' USING ERRCODE = 'undefined_object',
+                    HINT = 'Add it with automl_add_model().';
+            END IF;
+            PERFORM @extschema@.automl_check_model_data(arch, tinfo, train);
+            trials := trials || jsonb_build_array(jsonb_build_object('model', arch.name,
+                'params', @extschema@.automl_params_canonical(coalesce(nullif(cfg->'params', 'null'), '{}'))));
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT, st = RETURNED_SQLSTATE;
+            RAISE EXCEPTION 'configuration % of %: %', i + 1, jsonb_array_length(configs), msg
+                USING ERRCODE = st, DETAIL = det, HINT = hnt;
+        END;
+        i := i + 1;
+    END LOOP;
+    id := @extschema@.automl_mop_run(
+        jsonb_build_object('kind', 'create', 'train', @extschema@.automl_qualified_name(tinfo.output_table),
+                           'validation', @extschema@.automl_qualified_name(vinfo.output_table),
+                           'epochs', epochs, 'seed', coalesce(seed, 0), 'top_k', top_k, 'trials', trials),
+        tinfo.segments);
+    RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = id ORDER BY l.rank, l.trial;
+END $$;
+COMMENT ON FUNCTION automl_fit_multiple(text, jsonb, int, text, bigint, int) IS
+    'Trains several configurations at once with model hopper parallelism; every hop is committed, automl_resume() continues';
+
+CREATE FUNCTION automl_resume(run_id bigint)
+RETURNS SETOF automl_leaderboard
+LANGUAGE plpgsql AS $$
+DECLARE
+    r @extschema@.automl_runs;
+    tinfo @extschema@.automl_prepared;
+    vinfo @extschema@.automl_prepared;
+    f @extschema@.automl_fits;
+BEGIN
+    PERFORM @extschema@.automl_check_isolation();
+    IF run_id IS NULL THEN
+        RAISE EXCEPTION 'run id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_resume.run_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
+            HINT = 'See the table automl_runs.';
+    END IF;
+    IF r.status <> 'running' THEN
+        RAISE EXCEPTION 'run % is % and cannot be resumed', run_id, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- The data must still be there, prepared as it was.
+    tinfo := @extschema@.automl_prepared_info(r.train_table);
+    SELECT * INTO f FROM @extschema@.automl_fits x
+     WHERE x.fit_id = (SELECT t.fit_id FROM @extschema@.automl_trials t WHERE t.run_id = r.run_id LIMIT 1);
+    PERFORM @extschema@.automl_check_fit_data(f, tinfo);
+    IF tinfo.segments <> r.segments THEN
+        RAISE EXCEPTION 'run % trained on % segments, but "%" now has %', run_id, r.segments, r.train_table, tinfo.segments
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM @extschema@.automl_check_shards(tinfo);
+    IF r.validation_table IS NOT NULL THEN
+        vinfo := @extschema@.automl_prepared_info(r.validation_table);
+        PERFORM @extschema@.automl_check_fit_data(f, vinfo);
+    END IF;
+    PERFORM @extschema@.automl_mop_run(jsonb_build_object('kind', 'resume', 'run', r.run_id), r.segments);
+    RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = r.run_id ORDER BY l.rank, l.trial;
+END $$;
+COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from its last committed hop';

@@ -1,6 +1,7 @@
 // Module entry: PG_MODULE_MAGIC, settings, and the rule that the postmaster
 // does no tensor work (see DESIGN.md: a parent that ran an OpenMP region
 // makes forked children hang).
+#include <climits>
 #include <string>
 
 #include "boundary.h"
@@ -19,6 +20,7 @@ int automl_segments = 2;
 int automl_threads = 1;
 char* automl_device = nullptr;
 int automl_buffer_cache_mb = 512;
+int automl_segment_memory_mb = 0;
 AUTOML_VISIBLE void _PG_init(void);
 }
 int automl_segment = 0;
@@ -62,6 +64,12 @@ void _PG_init(void) {
                           "Buffers read once are served from memory on later epochs; 0 disables the cache.",
                           &automl_buffer_cache_mb, 512, 0, 1024 * 1024, PGC_USERSET, GUC_UNIT_MB, nullptr,
                           nullptr, nullptr);
+  DefineCustomIntVariable("pg_automl.segment_memory_mb",
+                          "Memory limit of each segment process of a model hopper run; 0 means no limit.",
+                          "A trial that needs more fails with \"out of memory\" and the others go on.  Limits the "
+                          "process's data (RLIMIT_DATA): meant for CPU training.",
+                          &automl_segment_memory_mb, 0, 0, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB, nullptr, nullptr,
+                          nullptr);
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("pg_automl");
 #else

@@ -4,6 +4,7 @@
 // state owned by the aggregate's memory context: the state bytes are
 // deserialised once, every row (one packed buffer) is one or more optimizer
 // steps, and the final function serialises the state once.
+#include <chrono>
 #include <cmath>
 #include <string>
 
@@ -70,6 +71,7 @@ RawBuffer buffer_arg(FunctionCallInfo fcinfo, int argno) {
 struct TrainState {
   std::unique_ptr<Trainer> trainer;
   PassStats stats;
+  double step_seconds = 0;  // inside Trainer::Train: what the hopper's overhead is measured against
 };
 
 Datum result_tuple(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
@@ -154,13 +156,17 @@ Datum automl_train_step(PG_FUNCTION_ARGS) {
   StepInputs in = step_inputs(fcinfo);
   AUTOML_TRY {
     TrainState& s = RestoredState(in);
-    s.stats.Merge(s.trainer->Train(ParseBuffer(in.buf.data, in.buf.size), MakeInterruptCheck()));
+    BufferView view = ParseBuffer(in.buf.data, in.buf.size);
+    auto start = std::chrono::steady_clock::now();
+    s.stats.Merge(s.trainer->Train(view, MakeInterruptCheck()));
+    s.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   AUTOML_CATCH;
   PG_RETURN_POINTER(in.holder);
 }
 
-// Final: (state bytea, loss float8, accuracy float8, rows bigint, steps bigint)
+// Final: (state bytea, loss float8, accuracy float8, rows bigint, steps bigint,
+//         step_seconds float8)
 AUTOML_FUNCTION(automl_train_final);
 Datum automl_train_final(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0)) PG_RETURN_NULL();
@@ -169,19 +175,22 @@ Datum automl_train_final(PG_FUNCTION_ARGS) {
   bytea* state = nullptr;
   PassStats stats;
   int64_t steps = 0;
+  double step_seconds = 0;
   AUTOML_TRY {
     state = MakeBytea(holder->object->trainer->SaveState());
     stats = holder->object->stats;
     steps = holder->object->trainer->counters().steps;
+    step_seconds = holder->object->step_seconds;
   }
   AUTOML_CATCH;
-  Datum values[5];
-  bool nulls[5] = {false, false, false, false, false};
+  Datum values[6];
+  bool nulls[6] = {false, false, false, false, false, false};
   values[0] = PointerGetDatum(state);
   values[1] = float_or_null(stats.Loss(), &nulls[1]);
   values[2] = float_or_null(stats.Accuracy(), &nulls[2]);
   values[3] = Int64GetDatum(stats.rows);
   values[4] = Int64GetDatum(steps);
+  values[5] = Float8GetDatum(step_seconds);
   PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
 }
 

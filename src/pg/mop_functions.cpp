@@ -1,0 +1,256 @@
+// The driver of a model hopper run: automl_mop_run().
+//
+// It runs in the caller's backend and only decides: which segment runs which
+// unit (MopEpochPlan over the epoch's MopSchedule), when an epoch is closed,
+// which trial failed.  The segments do the work and commit it, so the
+// driver's own transaction writes nothing: cancelling or terminating it
+// loses at most the units in flight, and automl_resume() replans from the
+// committed hop log.  While it drives a run it holds a transaction-level
+// advisory lock on the run, which is how automl_progress tells a running
+// run from an interrupted one.
+//
+// DriveRun is C++ (CamelCase regime); every PostgreSQL call goes through
+// PgCall, so an ERROR (a cancel included) unwinds the C++ frames before the
+// entry point re-raises it.
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "boundary.h"
+#include "datum_utils.h"
+#include "pg_automl/mop_plan.h"
+#include "segment_executor.h"
+
+extern "C" {
+#include "catalog/pg_proc.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+using namespace pg_automl;
+using namespace pg_automl::pg;
+
+namespace {
+
+// The error context line of everything raised while a run is driven.
+struct DriverContext {
+  int64 run_id;
+};
+
+void run_error_context(void* arg) {
+  auto* ctx = static_cast<DriverContext*>(arg);
+  if (ctx->run_id > 0)
+    errcontext("model hopper run %lld (committed hops are kept: continue it with automl_resume(%lld))",
+               static_cast<long long>(ctx->run_id), static_cast<long long>(ctx->run_id));
+}
+
+// The file of the module that defines `fn` ($libdir/pg_automl as a rule).
+char* function_library(Oid fn) {
+  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+  if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for function %u", fn);
+  bool isnull;
+  Datum probin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+  if (isnull) elog(ERROR, "function %u has no library", fn);
+  char* lib = TextDatumGetCString(probin);
+  ReleaseSysCache(tup);
+  return lib;
+}
+
+// Takes the run's advisory lock for the rest of the transaction, or errors
+// when another driver holds it.
+void lock_run(const char* schema, int64 run_id) {
+  SPI_connect();
+  char* sql = psprintf("SELECT pg_catalog.pg_try_advisory_xact_lock(%s.automl_run_lock_key(), %lld::bigint::int)",
+                       quote_identifier(schema), static_cast<long long>(run_id));
+  if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+    elog(ERROR, "could not lock run %lld", static_cast<long long>(run_id));
+  bool isnull;
+  bool locked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  SPI_finish();
+  if (!locked)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
+                    errhint("See automl_progress; a run is driven by one session at a time.")));
+}
+
+[[noreturn]] void raise_unit_error(const UnitReply& r, int segment) {
+  ereport(ERROR, (errcode(r.sqlerrcode), errmsg("%s", r.text), r.detail ? errdetail("%s", r.detail) : 0,
+                  r.hint ? errhint("%s", r.hint) : 0, errcontext("segment %d", segment)));
+  pg_unreachable();
+}
+
+// Errors a trial can cause by itself (its data, its numbers, its memory):
+// they fail that trial and the run goes on.  Anything else stops the run.
+bool fails_only_the_trial(int sqlerrcode) {
+  int cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+  return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INSUFFICIENT_RESOURCES ||
+         cls == ERRCODE_PROGRAM_LIMIT_EXCEEDED || sqlerrcode == ERRCODE_INTERNAL_ERROR;
+}
+
+// What a segment is running.
+struct Job {
+  enum class What { Idle, Unit, Control } what = What::Idle;
+  MopUnit unit{};
+};
+
+class Driver {
+ public:
+  Driver(DriverContext* ctx, const char* schema) : ctx_(ctx), schema_(schema) {}
+
+  int64_t Run(const std::string& command, int segments, const char* library) {
+    auto cmd = nlohmann::json::parse(command);
+    bool resume = cmd.at("kind") == "resume";
+    if (resume) {
+      ctx_->run_id = cmd.at("run").get<int64_t>();
+      PgCall([&] { lock_run(schema_, ctx_->run_id); });
+    }
+    PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
+    if (!resume) {
+      ctx_->run_id = nlohmann::json::parse(Control(0, command)).at("run_id").get<int64_t>();
+      PgCall([&] { lock_run(schema_, ctx_->run_id); });
+    }
+    MopRunState st = ParseMopRunState(Control(0, Command("load")));
+    if (st.status != "running") throw Error(ErrorKind::InvalidParameter, "run is " + st.status + ", not running");
+    if (st.segments != segments)
+      throw Error(ErrorKind::InvalidParameter, "run has " + std::to_string(st.segments) + " segments, not " +
+                                                   std::to_string(segments));
+    std::vector<bool> live = st.live;
+    for (int e = st.epochs_done + 1; e <= st.epochs; ++e) {
+      MopSchedule schedule(int(live.size()), segments, st.seed, e);
+      MopEpochPlan plan(schedule, live, st.validation_segments,
+                        e == st.epochs_done + 1 ? st.done : std::vector<DoneUnit>{});
+      auto start = std::chrono::steady_clock::now();
+      RunEpoch(plan, e);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      auto closed = nlohmann::json::parse(
+          Control(0, Command("finish_epoch", {{"epoch", e}, {"seconds", seconds}})));
+      Notice(closed.at("message").get<std::string>());
+      if (closed.at("finished").get<bool>()) break;
+      live = plan.live();
+    }
+    PgCall([&] { ex_->shutdown(); });
+    return ctx_->run_id;
+  }
+
+ private:
+  std::string Command(const char* kind, nlohmann::json args = nlohmann::json::object()) const {
+    args["kind"] = kind;
+    args["run"] = ctx_->run_id;
+    return args.dump();
+  }
+
+  // Runs a bookkeeping unit on an idle segment and waits for it; its error
+  // stops the run.
+  std::string Control(int segment, const std::string& unit) {
+    UnitReply r;
+    int from = -1;
+    PgCall([&] {
+      ex_->submit(segment, unit.c_str());
+      from = ex_->wait_any(&r);
+      if (!r.ok) raise_unit_error(r, from);
+    });
+    return r.text;
+  }
+
+  void Notice(const std::string& message) {
+    PgCall([&] { ereport(NOTICE, (errmsg_internal("%s", message.c_str()))); });
+  }
+
+  void RunEpoch(MopEpochPlan& plan, int epoch) {
+    std::vector<Job> jobs(size_t(ex_->segments()));
+    std::deque<std::string> failures;  // fail_trial units to commit
+    for (;;) {
+      for (int s = 0; s < ex_->segments(); ++s) {
+        Job& job = jobs[size_t(s)];
+        if (job.what != Job::What::Idle) continue;
+        std::string unit;
+        if (!failures.empty()) {
+          unit = failures.front();
+          failures.pop_front();
+          job.what = Job::What::Control;
+        } else if (auto u = plan.Next(s)) {
+          unit = UnitCommand(ctx_->run_id, epoch, *u);
+          job.what = Job::What::Unit;
+          job.unit = *u;
+        } else {
+          continue;
+        }
+        PgCall([&] { ex_->submit(s, unit.c_str()); });
+      }
+      bool busy = false;
+      for (const Job& j : jobs) busy = busy || j.what != Job::What::Idle;
+      if (!busy) {
+        if (!plan.Finished()) throw Error(ErrorKind::Internal, "hop schedule stalled with units left");
+        return;
+      }
+      UnitReply r;
+      int s = -1;
+      PgCall([&] { s = ex_->wait_any(&r); });
+      Job job = jobs[size_t(s)];
+      jobs[size_t(s)].what = Job::What::Idle;
+      if (job.what == Job::What::Control) {
+        if (!r.ok) PgCall([&] { raise_unit_error(r, s); });
+        continue;
+      }
+      plan.Complete(job.unit);
+      if (r.ok) {
+        auto result = nlohmann::json::parse(r.text);
+        if (result.value("failed", false)) FailTrial(plan, job.unit.trial, result.at("reason").get<std::string>(), nullptr);
+        continue;
+      }
+      if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
+      std::string reason = std::string(r.text) + " (SQLSTATE " + unpack_sql_state(r.sqlerrcode) + ") in epoch " +
+                           std::to_string(epoch) + " on segment " + std::to_string(s);
+      FailTrial(plan, job.unit.trial, reason, &failures);
+    }
+  }
+
+  // Stops a trial; `failures` receives the unit that records it when the
+  // segment did not already commit that.
+  void FailTrial(MopEpochPlan& plan, int trial, const std::string& reason, std::deque<std::string>* failures) {
+    plan.FailTrial(trial);
+    if (failures) failures->push_back(Command("fail_trial", {{"trial", trial}, {"reason", reason}}));
+    Notice("run " + std::to_string(ctx_->run_id) + ": trial " + std::to_string(trial) + " failed: " + reason);
+  }
+
+  DriverContext* ctx_;
+  const char* schema_;
+  SegmentExecutor* ex_ = nullptr;
+};
+
+}  // namespace
+
+// automl_mop_run(command jsonb, segments int) -> run_id bigint
+// command: {"kind": "create", ...} (see automl_run_create) or
+//          {"kind": "resume", "run": id}.
+AUTOML_FUNCTION(automl_mop_run);
+Datum automl_mop_run(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "command");
+  require_arg(fcinfo, 1, "segments");
+  const char* command = jsonb_arg_cstring(fcinfo, 0);
+  int segments = PG_GETARG_INT32(1);
+  if (segments < 1 || segments > 1024)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segments must be between 1 and 1024")));
+  char* library = function_library(fcinfo->flinfo->fn_oid);
+  char* schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+
+  DriverContext ctx{0};
+  ErrorContextCallback callback;
+  callback.callback = run_error_context;
+  callback.arg = &ctx;
+  callback.previous = error_context_stack;
+  error_context_stack = &callback;
+  int64_t run_id = 0;
+  AUTOML_TRY {
+    Driver driver(&ctx, schema);
+    run_id = driver.Run(command, segments, library);
+  }
+  AUTOML_CATCH;
+  error_context_stack = callback.previous;
+  PG_RETURN_INT64(run_id);
+}

@@ -1,0 +1,48 @@
+// How the units of a model hopper run reach the segments.
+//
+// This is the one seam between the hopper and the engine it runs on.  On
+// PostgreSQL every segment is a background worker that lives for the whole
+// run (segment_workers.cpp); a Greenplum/Cloudberry executor would run the
+// same units on MPP segments, next to the shards, and nothing else changes.
+// A unit is a JSON command that automl_run_unit() understands; a segment
+// runs it in its own transaction and commits before it replies.
+//
+// All methods are in the PostgreSQL regime: they may ereport.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+}
+
+namespace pg_automl::pg {
+
+// A segment's answer: the unit's JSON result, or the error that rolled it
+// back (palloc'd strings; detail and hint may be NULL).
+struct UnitReply {
+  bool ok;
+  int sqlerrcode;
+  char* text;  // result (ok) or error message
+  char* detail;
+  char* hint;
+};
+
+class SegmentExecutor {
+ public:
+  virtual int segments() const = 0;
+  // Sends `unit` to an idle segment.
+  virtual void submit(int segment, const char* unit) = 0;
+  // Waits (interruptibly) until a busy segment replies; returns that segment.
+  virtual int wait_any(UnitReply* reply) = 0;
+  // Ends the segments' work and waits until they are gone.
+  virtual void shutdown() = 0;
+
+ protected:
+  ~SegmentExecutor() = default;
+};
+
+// Starts `segments` segment processes for the caller's database and user.
+// `library` is the module that holds the segments' entry point, `schema` the
+// extension's schema (where automl_run_unit() lives).
+SegmentExecutor* start_segment_executor(int segments, const char* library, const char* schema);
+
+}  // namespace pg_automl::pg

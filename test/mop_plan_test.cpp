@@ -1,0 +1,158 @@
+#include "pg_automl/mop_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "pg_automl/errors.h"
+
+using namespace pg_automl;
+
+namespace {
+
+struct Trace {
+  std::vector<std::vector<int>> visits;  // per trial: segments trained on, in order
+  std::vector<std::set<int>> validated;  // per trial: segments that evaluated it
+};
+
+// Runs a plan to the end, completing a random running unit at each step,
+// and checks the invariants a real run relies on at every step.
+Trace Simulate(MopEpochPlan& plan, int models, int segments, uint32_t seed,
+               const std::set<std::pair<int, int>>& fail_at = {}) {
+  std::mt19937 rng(seed);
+  Trace tr{std::vector<std::vector<int>>(size_t(models)), std::vector<std::set<int>>(size_t(models))};
+  std::vector<std::optional<MopUnit>> running{size_t(segments)};
+  std::vector<bool> trial_busy(size_t(models), false);
+  for (int guard = 0; guard < 100000 && !plan.Finished(); ++guard) {
+    for (int s = 0; s < segments; ++s) {
+      if (running[size_t(s)]) continue;
+      auto u = plan.Next(s);
+      if (!u) continue;
+      EXPECT_EQ(u->segment, s);
+      if (u->kind == MopUnit::Kind::Train) {
+        EXPECT_FALSE(trial_busy[size_t(u->trial)]) << "trial " << u->trial << " on two segments";
+        trial_busy[size_t(u->trial)] = true;
+      } else {
+        EXPECT_FALSE(trial_busy[size_t(u->trial)]) << "trial " << u->trial << " validated while training";
+      }
+      running[size_t(s)] = u;
+    }
+    std::vector<int> busy;
+    for (int s = 0; s < segments; ++s)
+      if (running[size_t(s)]) busy.push_back(s);
+    if (busy.empty()) {
+      EXPECT_TRUE(plan.Finished()) << "no segment can run anything, yet units are left";
+      break;
+    }
+    int s = busy[std::uniform_int_distribution<size_t>(0, busy.size() - 1)(rng)];
+    MopUnit u = *running[size_t(s)];
+    running[size_t(s)].reset();
+    if (u.kind == MopUnit::Kind::Train) {
+      trial_busy[size_t(u.trial)] = false;
+      tr.visits[size_t(u.trial)].push_back(u.segment);
+    } else {
+      EXPECT_TRUE(tr.validated[size_t(u.trial)].insert(u.segment).second);
+    }
+    plan.Complete(u);
+    if (u.kind == MopUnit::Kind::Train && fail_at.count({u.trial, int(tr.visits[size_t(u.trial)].size())}))
+      plan.FailTrial(u.trial);
+  }
+  EXPECT_TRUE(plan.Finished());
+  return tr;
+}
+
+TEST(MopEpochPlan, EveryTrialFollowsItsScheduleWhateverTheTiming) {
+  for (auto [m, s] : std::vector<std::pair<int, int>>{{1, 1}, {1, 3}, {4, 2}, {2, 4}, {5, 3}, {7, 7}, {12, 4}}) {
+    MopSchedule sched(m, s, 42, 3);
+    for (uint32_t seed = 0; seed < 20; ++seed) {
+      SCOPED_TRACE(std::to_string(m) + " trials on " + std::to_string(s) + " segments, timing " + std::to_string(seed));
+      MopEpochPlan plan(sched, std::vector<bool>(size_t(m), true), s, {});
+      Trace tr = Simulate(plan, m, s, seed);
+      for (int t = 0; t < m; ++t) {
+        EXPECT_EQ(tr.visits[size_t(t)], sched.VisitOrder(t)) << "trial " << t;
+        EXPECT_EQ(int(tr.validated[size_t(t)].size()), s) << "trial " << t;
+      }
+    }
+  }
+}
+
+TEST(MopEpochPlan, ValidationOnlyOnSegmentsThatServeIt) {
+  MopSchedule sched(3, 4, 1, 1);
+  MopEpochPlan plan(sched, {true, true, true}, 2, {});
+  Trace tr = Simulate(plan, 3, 4, 7);
+  for (const auto& v : tr.validated) EXPECT_EQ(v, (std::set<int>{0, 1}));
+  MopEpochPlan none(sched, {true, true, true}, 0, {});
+  Trace tr0 = Simulate(none, 3, 4, 7);
+  for (const auto& v : tr0.validated) EXPECT_TRUE(v.empty());
+}
+
+TEST(MopEpochPlan, DeadTrialsGetNoUnits) {
+  MopSchedule sched(4, 2, 9, 2);
+  MopEpochPlan plan(sched, {true, false, true, false}, 2, {});
+  Trace tr = Simulate(plan, 4, 2, 3);
+  EXPECT_TRUE(tr.visits[1].empty());
+  EXPECT_TRUE(tr.validated[3].empty());
+  EXPECT_EQ(tr.visits[0], sched.VisitOrder(0));
+}
+
+TEST(MopEpochPlan, FailingTrialStopsWhileOthersFinish) {
+  MopSchedule sched(4, 3, 5, 1);
+  MopEpochPlan plan(sched, std::vector<bool>(4, true), 3, {});
+  Trace tr = Simulate(plan, 4, 3, 11, {{2, 1}});  // trial 2 fails after its first visit
+  EXPECT_EQ(tr.visits[2].size(), 1u);
+  EXPECT_TRUE(tr.validated[2].empty());
+  EXPECT_FALSE(plan.live()[2]);
+  for (int t : {0, 1, 3}) EXPECT_EQ(tr.visits[size_t(t)], sched.VisitOrder(t));
+}
+
+TEST(MopEpochPlan, ResumeSkipsCommittedUnits) {
+  MopSchedule sched(3, 3, 8, 4);
+  std::vector<DoneUnit> done;
+  auto v0 = sched.VisitOrder(0);
+  done.push_back({false, 0, v0[0]});
+  done.push_back({false, 0, v0[1]});
+  for (int s : sched.VisitOrder(1)) done.push_back({false, 1, s});
+  done.push_back({true, 1, 2});
+  MopEpochPlan plan(sched, {true, true, true}, 3, done);
+  Trace tr = Simulate(plan, 3, 3, 2);
+  EXPECT_EQ(tr.visits[0], std::vector<int>{v0[2]});
+  EXPECT_TRUE(tr.visits[1].empty());
+  EXPECT_EQ(tr.validated[1], (std::set<int>{0, 1}));
+  EXPECT_EQ(tr.visits[2], sched.VisitOrder(2));
+}
+
+TEST(MopEpochPlan, RefusesHopLogThatSkipsAVisit) {
+  MopSchedule sched(3, 3, 8, 4);
+  auto v0 = sched.VisitOrder(0);
+  EXPECT_THROW(MopEpochPlan(sched, {true, true, true}, 3, {{false, 0, v0[1]}}), Error);
+  EXPECT_THROW(MopEpochPlan(sched, {true, true, true}, 3, {{false, 5, 0}}), Error);
+  EXPECT_THROW(MopEpochPlan(sched, {true, true}, 3, {}), Error);
+}
+
+TEST(MopRunState, ParsesLoadResult) {
+  auto s = ParseMopRunState(
+      R"({"run_id": 7, "segments": 2, "validation_segments": 2, "epochs": 3, "epochs_done": 1, "seed": 5,
+          "status": "running", "live": [true, false], "done": [[false, 0, 1], [true, 1, 0]]})");
+  EXPECT_EQ(s.run_id, 7);
+  EXPECT_EQ(s.live, (std::vector<bool>{true, false}));
+  ASSERT_EQ(s.done.size(), 2u);
+  EXPECT_TRUE(s.done[1].validate);
+  EXPECT_EQ(s.done[0].segment, 1);
+  EXPECT_THROW(ParseMopRunState("{}"), Error);
+  EXPECT_THROW(ParseMopRunState("not json"), Error);
+  EXPECT_THROW(ParseMopRunState(
+                   R"({"run_id": 7, "segments": 0, "validation_segments": 0, "epochs": 3, "epochs_done": 1,
+                       "seed": 5, "status": "running", "live": [true], "done": []})"),
+               Error);
+}
+
+TEST(MopRunState, UnitCommandNamesTheUnit) {
+  EXPECT_EQ(UnitCommand(3, 2, MopUnit{MopUnit::Kind::Train, 1, 0, 4}),
+            R"({"epoch":2,"hop":4,"kind":"train","run":3,"segment":0,"trial":1})");
+  EXPECT_EQ(UnitCommand(3, 2, MopUnit{MopUnit::Kind::Validate, 1, 0, -1}),
+            R"({"epoch":2,"kind":"validate","run":3,"segment":0,"trial":1})");
+}
+
+}  // namespace
