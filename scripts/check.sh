@@ -93,6 +93,13 @@ run_preload_check() {
   echo "ok: $(grep -m1 'must not be loaded' <<<"$out")"
 }
 
+# kill -9 of a segment restarts the whole server, so it runs last, outside
+# pg_regress, in its own database.
+run_crash_resume() {
+  automl_log "crash and resume of a model hopper run"
+  "$ROOT/regress/crash_resume.sh"
+}
+
 main() {
   local unit=1 regress=1 rc=0
   while (($#)); do
@@ -118,6 +125,7 @@ main() {
   if ((regress)); then
     automl_cluster_start
     run_regress "$@" || rc=1
+    run_crash_resume || rc=1
     run_preload_check || rc=1
   fi
   if ((rc)); then

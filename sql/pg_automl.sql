@@ -891,6 +891,11 @@ DECLARE
     i int := 0;
     id bigint;
     fid bigint;
+    st bytea;
+    why text;
+    msg text;
+    det text;
+    code text;
 BEGIN
     IF command->>'validation' IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(command->>'validation');
@@ -909,9 +914,19 @@ BEGIN
                 tinfo.classes, tinfo.feature_shape, tinfo.shift, tinfo.scale, (command->>'seed')::bigint,
                 (command->>'epochs')::int)
         RETURNING fit_id INTO fid;
-        INSERT INTO @extschema@.automl_trials (run_id, trial, fit_id, model_name, params, spec, state)
-        VALUES (id, i, fid, arch.name, cfg->'params', arch.spec,
-                @extschema@.automl_init_state(arch.spec, cfg->'params', tinfo.task, (command->>'seed')::bigint));
+        -- A model too large for the segment fails alone (see automl_mop_run
+        -- for which errors a trial may cause by itself).
+        BEGIN
+            st := @extschema@.automl_init_state(arch.spec, cfg->'params', tinfo.task, (command->>'seed')::bigint);
+            why := NULL;
+        EXCEPTION WHEN data_exception OR insufficient_resources OR program_limit_exceeded OR internal_error THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, code = RETURNED_SQLSTATE;
+            st := '';
+            why := format('%s%s (SQLSTATE %s) while creating the model', msg, ': ' || nullif(det, ''), code);
+        END;
+        INSERT INTO @extschema@.automl_trials (run_id, trial, fit_id, model_name, params, spec, state, status, reason)
+        VALUES (id, i, fid, arch.name, cfg->'params', arch.spec, st,
+                CASE WHEN why IS NULL THEN 'training' ELSE 'failed' END, why);
         i := i + 1;
     END LOOP;
     RETURN jsonb_build_object('run_id', id);
@@ -1106,6 +1121,20 @@ BEGIN
     END CASE;
 END $$;
 
+-- Raises an error; empty detail or hint are left out (RAISE cannot).
+CREATE FUNCTION automl_raise(sqlstate text, message text, detail text, hint text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(detail, '') <> '' AND coalesce(hint, '') <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail, HINT = hint;
+    ELSIF coalesce(detail, '') <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail;
+    ELSIF coalesce(hint, '') <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message;
+END $$;
+
 -- schema.name of a relation, whatever the search_path of the reader.
 CREATE FUNCTION automl_qualified_name(rel regclass) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -1238,8 +1267,8 @@ BEGIN
                 'params', @extschema@.automl_params_canonical(coalesce(nullif(cfg->'params', 'null'), '{}'))));
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT, st = RETURNED_SQLSTATE;
-            RAISE EXCEPTION 'configuration % of %: %', i + 1, jsonb_array_length(configs), msg
-                USING ERRCODE = st, DETAIL = det, HINT = hnt;
+            PERFORM @extschema@.automl_raise(st, format('configuration %s of %s: %s', i + 1, jsonb_array_length(configs), msg),
+                                             det, hnt);
         END;
         i := i + 1;
     END LOOP;

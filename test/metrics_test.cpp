@@ -152,6 +152,12 @@ TEST(Errors, DescribeCurrentException) {
   r = Describe([] { throw std::bad_alloc(); });
   EXPECT_EQ(r.kind, ErrorKind::OutOfMemory);
 
+  // A CPU tensor larger than the process may allocate: libtorch's allocator
+  // says so in a plain c10::Error, which must still read as out of memory.
+  r = Describe([] { torch::empty({int64_t(1) << 62}, torch::kByte); });
+  EXPECT_EQ(r.kind, ErrorKind::OutOfMemory) << r.message << ": " << r.detail;
+  EXPECT_NE(r.detail.find("allocate"), std::string::npos) << r.detail;
+
   r = Describe([] { throw std::logic_error("oops"); });
   EXPECT_EQ(r.kind, ErrorKind::Internal);
   EXPECT_EQ(r.message, "oops");

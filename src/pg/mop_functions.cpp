@@ -204,8 +204,9 @@ class Driver {
         continue;
       }
       if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
-      std::string reason = std::string(r.text) + " (SQLSTATE " + unpack_sql_state(r.sqlerrcode) + ") in epoch " +
-                           std::to_string(epoch) + " on segment " + std::to_string(s);
+      std::string reason = std::string(r.text) + (r.detail ? std::string(": ") + r.detail : std::string()) +
+                           " (SQLSTATE " + unpack_sql_state(r.sqlerrcode) + ") in epoch " + std::to_string(epoch) +
+                           " on segment " + std::to_string(s);
       FailTrial(plan, job.unit.trial, reason, &failures);
     }
   }

@@ -1,0 +1,194 @@
+-- Model hopper under faults: a trial whose loss turns NaN, a trial out of
+-- memory, the caller cancelled or terminated, a segment terminated, two runs
+-- at once.  None crashes the server or loses committed hops, and every
+-- interrupted run resumed ends bit-identical to an uninterrupted one.
+-- (kill -9 of a segment, which restarts the server, is in crash_resume.sh.)
+\set SHOW_CONTEXT never
+-- After a statement that must fail: its SQLSTATE (or "no error").
+\set sqlstate '\\if :ERROR \\echo SQLSTATE: :LAST_ERROR_SQLSTATE \\else \\echo no error \\endif'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS dblink;
+
+-- Waits (at most 60 s) until the query `q` returns true.
+CREATE FUNCTION hf_wait(q text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    ok boolean;
+BEGIN
+    FOR i IN 1 .. 3000 LOOP
+        EXECUTE q INTO ok;
+        IF ok THEN RETURN true; END IF;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+    RETURN false;
+END $$;
+-- Opens a second session on this database.
+CREATE FUNCTION hf_connect(name text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT dblink_connect(name, format('host=%s port=%s dbname=%s user=%s', host(inet_server_addr()),
+                          current_setting('port'), current_database(), current_user))
+$$;
+-- The newest run after `after`, once it has committed `units` train units.
+CREATE FUNCTION hf_started(after bigint, units int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT hf_wait(format('SELECT EXISTS (SELECT 1 FROM automl_hops WHERE run_id > %s AND kind = ''train''
+                            GROUP BY run_id HAVING count(*) >= %s)', after, units)) THEN
+        RAISE EXCEPTION 'no run after % committed % units', after, units;
+    END IF;
+    RETURN (SELECT max(run_id) FROM automl_runs WHERE run_id > after);
+END $$;
+-- Whether run `a` ended with the same trial states, fit states and
+-- per-epoch metrics as run `b`.
+CREATE FUNCTION hf_same(a bigint, b bigint) RETURNS TABLE (status text, same_states boolean, same_fits boolean,
+                                                          same_metrics boolean, units_once boolean)
+LANGUAGE sql AS $$
+    SELECT (SELECT r.status FROM automl_runs r WHERE r.run_id = a),
+           (SELECT bool_and(x.state = y.state) AND count(*) = (SELECT count(*) FROM automl_trials WHERE run_id = b)
+              FROM automl_trials x JOIN automl_trials y USING (trial) WHERE x.run_id = a AND y.run_id = b),
+           (SELECT bool_and(fx.state = fy.state AND fx.epochs_done = fy.epochs_done)
+              FROM automl_trials x JOIN automl_trials y USING (trial)
+              JOIN automl_fits fx ON fx.fit_id = x.fit_id JOIN automl_fits fy ON fy.fit_id = y.fit_id
+             WHERE x.run_id = a AND y.run_id = b),
+           (SELECT bool_and(ex.train_loss = ey.train_loss AND ex.val_loss = ey.val_loss AND ex.val_accuracy = ey.val_accuracy)
+                   AND count(*) = (SELECT count(*) FROM automl_fit_epochs e JOIN automl_trials t USING (fit_id) WHERE t.run_id = b)
+              FROM automl_trials x JOIN automl_trials y USING (trial)
+              JOIN automl_fit_epochs ex ON ex.fit_id = x.fit_id
+              JOIN automl_fit_epochs ey ON ey.fit_id = y.fit_id AND ey.epoch = ex.epoch
+             WHERE x.run_id = a AND y.run_id = b),
+           (SELECT count(*) = count(DISTINCT (epoch, kind, trial, segment)) FROM automl_hops WHERE run_id = a)
+$$;
+CREATE FUNCTION hf_segments() RETURNS bigint
+LANGUAGE sql AS $$ SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_automl segment' $$;
+
+SELECT rows FROM automl_prepare('fm_train', 'hf_train', 'label', 'image', 250, 2);
+SELECT rows FROM automl_prepare('fm_validation', 'hf_val', 'label', 'image', 250, 2, "like" => 'hf_train');
+SELECT name FROM automl_add_model('hf_mlp', '{"input_shape": [784], "layers": [
+    {"type": "Linear", "out_features": 32}, {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}');
+-- 20M parameters: with Adam's moments and the state's copies, far more than 300 MB.
+SELECT name FROM automl_add_model('hf_huge', '{"input_shape": [784], "layers": [
+    {"type": "Linear", "out_features": 4096}, {"type": "ReLU"}, {"type": "Linear", "out_features": 4096}, {"type": "ReLU"},
+    {"type": "Linear", "out_features": 10}]}');
+
+------------------------------------------------------------------------------
+-- A trial whose loss turns NaN fails with the reason; the others go on
+------------------------------------------------------------------------------
+
+SELECT trial, status, epochs_done, reason, val_accuracy > 0.5 AS learned
+  FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp", "params": {"lr": 0.01}},
+                                         {"model": "hf_mlp", "params": {"optimizer": "sgd", "lr": 10, "momentum": 0.99}}]',
+                           2, 'hf_val', seed => 3)
+ ORDER BY trial;
+-- Its last good state is kept (after its first sub-epoch: 12 buffers, one step each);
+-- it finished no epoch, so its fit has no state and no epoch metrics.
+SELECT t.trial, f.state IS NULL AS fit_without_state, f.epochs_done, automl_state_info(t.state)->'steps' AS steps,
+       (SELECT count(*) FROM automl_fit_epochs e WHERE e.fit_id = f.fit_id) AS epoch_rows
+  FROM automl_trials t JOIN automl_fits f USING (fit_id)
+ WHERE t.run_id = (SELECT max(run_id) FROM automl_runs) AND t.status = 'failed';
+
+------------------------------------------------------------------------------
+-- A trial that runs out of memory fails; the segment and the others go on
+------------------------------------------------------------------------------
+
+SET pg_automl.segment_memory_mb = 300;
+SELECT trial, status, epochs_done, reason LIKE 'out of memory%(SQLSTATE 53200)%' AS out_of_memory
+  FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}, {"model": "hf_huge"}, {"model": "hf_mlp", "params": {"lr": 0.01}}]',
+                           2, seed => 3)
+ ORDER BY trial;
+-- Each segment was one process throughout: the error did not end it.
+SELECT count(DISTINCT pid) AS segment_processes FROM automl_hops WHERE run_id = (SELECT max(run_id) FROM automl_runs);
+RESET pg_automl.segment_memory_mb;
+-- Only a superuser may change the limit.
+CREATE ROLE hf_user;
+SET ROLE hf_user;
+SET pg_automl.segment_memory_mb = 100000;
+:sqlstate
+RESET ROLE;
+DROP ROLE hf_user;
+
+------------------------------------------------------------------------------
+-- The reference: an uninterrupted run
+------------------------------------------------------------------------------
+
+\set configs '[{"model": "hf_mlp", "params": {"lr": 0.003, "batch_size": 5}}, {"model": "hf_mlp", "params": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 5}}, {"model": "hf_mlp", "params": {"optimizer": "rmsprop", "lr": 0.001, "batch_size": 5}}]'
+SELECT count(*) AS trials FROM automl_fit_multiple('hf_train', :'configs', 8, 'hf_val', seed => 9);
+SELECT max(run_id) AS ref FROM automl_runs \gset
+SELECT status FROM automl_runs WHERE run_id = :ref;
+\set run_sql 'SELECT count(*) FROM automl_fit_multiple(''hf_train'', ''' :configs ''', 8, ''hf_val'', seed => 9)'
+
+------------------------------------------------------------------------------
+-- The caller is cancelled
+------------------------------------------------------------------------------
+
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT hf_connect('caller') AS connected;
+SELECT dblink_send_query('caller', :'run_sql') AS sent;
+SELECT hf_started(:last, 2) AS r1 \gset
+SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND query LIKE '%automl_fit_multiple(''hf_train''%' AND pid <> pg_backend_pid();
+SELECT count(*) AS result_rows FROM dblink_get_result('caller', false) AS r(n bigint);
+SELECT dblink_error_message('caller') LIKE '%canceling statement due to user request%' AS cancelled_by_user;
+SELECT count(*) FROM dblink_get_result('caller', false) AS r(n bigint);
+-- The segments stop with it; committed hops stay; the run is interrupted.
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+SELECT status, epochs FROM automl_progress WHERE run_id = :r1;
+SELECT count(*) > 0 AS hops_kept FROM automl_hops WHERE run_id = :r1;
+-- Resumed, it ends as if nothing had happened.
+SELECT count(*) AS trials FROM automl_resume(:r1);
+SELECT * FROM hf_same(:r1, :ref);
+SELECT attempts FROM automl_runs WHERE run_id = :r1;
+
+------------------------------------------------------------------------------
+-- A segment is terminated
+------------------------------------------------------------------------------
+
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT dblink_send_query('caller', :'run_sql') AS sent;
+SELECT hf_started(:last, 3) AS r2 \gset
+SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+ WHERE backend_type = 'pg_automl segment' AND application_name = 'pg_automl segment 1';
+SELECT count(*) AS result_rows FROM dblink_get_result('caller', false) AS r(n bigint);
+SELECT dblink_error_message('caller') LIKE '%segment process 1 stopped during the run%' AS segment_stopped;
+SELECT count(*) FROM dblink_get_result('caller', false) AS r(n bigint);
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+SELECT status FROM automl_progress WHERE run_id = :r2;
+-- The caller's session is fine and resumes the run itself.
+SELECT * FROM dblink('caller', format('SELECT count(*) FROM automl_resume(%s)', :r2)) AS r(n bigint);
+SELECT * FROM hf_same(:r2, :ref);
+
+------------------------------------------------------------------------------
+-- The caller is terminated
+------------------------------------------------------------------------------
+
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT dblink_send_query('caller', :'run_sql') AS sent;
+SELECT hf_started(:last, 2) AS r3 \gset
+SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+ WHERE backend_type = 'client backend' AND query LIKE '%automl_fit_multiple(''hf_train''%' AND pid <> pg_backend_pid();
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+SELECT dblink_disconnect('caller') AS disconnected;
+SELECT status FROM automl_progress WHERE run_id = :r3;
+SELECT count(*) AS trials FROM automl_resume(:r3);
+SELECT * FROM hf_same(:r3, :ref);
+
+------------------------------------------------------------------------------
+-- Two runs at once on the same tables
+------------------------------------------------------------------------------
+
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT hf_connect('one') AS one, hf_connect('two') AS two;
+SELECT dblink_send_query('one', :'run_sql') AS sent_one;
+SELECT hf_started(:last, 1) AS ra \gset
+SELECT dblink_send_query('two', :'run_sql') AS sent_two;
+SELECT hf_started(:ra, 1) AS rb \gset
+-- Both are visible from here while they run; neither can be resumed twice.
+SELECT count(*) AS running FROM automl_progress WHERE run_id IN (:ra, :rb) AND status = 'running';
+SELECT * FROM automl_resume(:ra);
+:sqlstate
+SELECT n AS trials_one FROM dblink_get_result('one') AS r(n bigint);
+SELECT n AS trials_two FROM dblink_get_result('two') AS r(n bigint);
+SELECT dblink_disconnect('one') AS one, dblink_disconnect('two') AS two;
+SELECT * FROM hf_same(:ra, :ref);
+SELECT * FROM hf_same(:rb, :ref);
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+SELECT 1 AS alive;
