@@ -10,14 +10,21 @@
 #                         code, model, packed buffers, order and thread count),
 #                         in a warm backend; also prints the figure for a
 #                         fresh backend that reads its buffers from TOAST
-# Environment: BENCH_EPOCHS (default 3), BENCH_REPEATS (default 3).
+#   model_hopper          automl_fit_multiple() on 1 and 2 segments (4 MLP
+#                         configurations, same data): mop_speedup_2_segments
+#                         (wall time of an epoch on 1 segment / on 2) and
+#                         hop_overhead (share of the 2-segment epoch's
+#                         segment time not spent in optimizer steps)
+# Environment: BENCH_EPOCHS (default 3), BENCH_REPEATS (default 3),
+#              BENCH_MOP_REPEATS (default 5, model_hopper: its epochs are short).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-ALL=(in_db_vs_standalone)
+ALL=(in_db_vs_standalone model_hopper)
 EPOCHS="${BENCH_EPOCHS:-3}"
 REPEATS="${BENCH_REPEATS:-3}"
+MOP_REPEATS="${BENCH_MOP_REPEATS:-5}"
 SPEC='{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 128}, {"type": "ReLU"},
        {"type": "Linear", "out_features": 10}]}'
 PARAMS='{"optimizer": "adam", "lr": 0.001}'
@@ -84,6 +91,68 @@ bench_in_db_vs_standalone() {
   printf 'in_db_vs_standalone: %s\n' "$(median "${ratios[@]}")"
   printf 'in_db_vs_standalone_cold: %s\n' "$(median "${cold_ratios[@]}")"
   awk -v a="$db_loss" -v b="$sa_loss" 'BEGIN{d=a-b; if (d<0) d=-d; printf "in_db_standalone_loss_diff: %.3g\n", d}'
+}
+
+# Four configurations of the bench MLP for model_hopper: Adam and SGD with
+# momentum, two learning rates each.
+MOP_CONFIGS='[{"model": "bench_mlp", "params": {"optimizer": "adam", "lr": 0.001}},
+  {"model": "bench_mlp", "params": {"optimizer": "adam", "lr": 0.003}},
+  {"model": "bench_mlp", "params": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}},
+  {"model": "bench_mlp", "params": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}}]'
+
+# Prints "epoch_seconds step_seconds unit_seconds segments" of epoch 2 of one
+# automl_fit_multiple() run of MOP_CONFIGS on prepared table $1: the epoch's
+# wall time (automl_run_epochs, without segment start-up) and the sums over
+# its train units of the time inside optimizer steps and of the whole unit.
+_mop_run() {
+  automl_psql -AtqF ' ' <<SQL
+SET client_min_messages = warning;
+SET pg_automl.threads = 1;
+SELECT max(run_id) AS run FROM automl_fit_multiple('$1', '$MOP_CONFIGS', epochs => 2, seed => $SEED) \gset
+SELECT e.seconds, sum(h.step_seconds), sum(h.seconds), r.segments
+  FROM automl_run_epochs e
+  JOIN automl_runs r USING (run_id)
+  JOIN automl_hops h ON h.run_id = e.run_id AND h.epoch = e.epoch AND h.kind = 'train'
+ WHERE e.run_id = :run AND e.epoch = 2
+ GROUP BY e.seconds, r.segments;
+SQL
+}
+
+bench_model_hopper() {
+  local speedups=() overheads=() out one steps1 two steps units segs i
+  # The same 60,000 rows, shuffled with the same seed, in buffers of 256:
+  # one shard, and two shards served by two segment processes.
+  automl_psql -q >/dev/null <<SQL
+SET client_min_messages = warning;
+SELECT rows FROM automl_prepare('bench_train', 'bench_mop_1', 'label', 'image', buffer_size => 256, segments => 1,
+                                normalization => 'global', seed => $SEED, overwrite => true);
+SELECT rows FROM automl_prepare('bench_train', 'bench_mop_2', 'label', 'image', buffer_size => 256, segments => 2,
+                                normalization => 'global', seed => $SEED, overwrite => true);
+SQL
+  for ((i = 0; i < MOP_REPEATS; i++)); do
+    # Each run trains 2 epochs and is timed on epoch 2: in epoch 1 every
+    # segment process reads its shard from TOAST into its buffer cache (cold
+    # reads), from epoch 2 on it trains from memory, as in a long run.  The
+    # 1- and 2-segment runs alternate, so drift on the machine hits both.
+    out="$(_mop_run bench_mop_1)"
+    read -r one steps1 _ <<<"$out"
+    out="$(_mop_run bench_mop_2)"
+    read -r two steps units segs <<<"$out"
+    [[ -n "$one" && -n "$segs" ]] || automl_die "model_hopper: a run left no epoch 2 (see automl_runs)"
+    speedups+=("$(awk -v a="$one" -v b="$two" 'BEGIN{printf "%.4f", a / b}')")
+    overheads+=("$(awk -v t="$two" -v s="$steps" -v n="$segs" 'BEGIN{printf "%.4f", 1 - s / (n * t)}')")
+    # Raw figures.  Optimizer steps per segment on 1 and on 2 segments show
+    # whether the steps themselves slowed down (cores shared with other
+    # processes); the 2-segment overhead splits into time inside units but
+    # outside optimizer steps (restoring and saving the state, the hop's
+    # commit) and time between or after units (idle: scheduling gaps, one
+    # segment finishing before the other).
+    automl_log "$(awk -v i="$i" -v a="$one" -v s1="$steps1" -v t="$two" -v s="$steps" -v u="$units" -v n="$segs" 'BEGIN{
+      printf "repeat %d: epoch 2: 1 segment %.3fs (steps %.3fs), 2 segments %.3fs (steps %.3fs per segment); ", i, a, s1, t, s / n
+      printf "2-segment time: steps %.3f, in units not steps %.3f, idle %.3f", s / (n * t), (u - s) / (n * t), 1 - u / (n * t)}')"
+  done
+  printf 'mop_speedup_2_segments: %.3f\n' "$(median "${speedups[@]}")"
+  printf 'hop_overhead: %.3f\n' "$(median "${overheads[@]}")"
 }
 
 median() {

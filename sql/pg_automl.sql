@@ -884,7 +884,7 @@ COMMENT ON FUNCTION automl_mop_run(jsonb, int) IS
 CREATE FUNCTION automl_run_create(command jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    tinfo @extschema@.automl_prepared := @extschema@.automl_prepared_info(command->>'train');
+    tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
     arch @extschema@.automl_model_arch;
     cfg jsonb;
@@ -897,6 +897,16 @@ DECLARE
     det text;
     code text;
 BEGIN
+    -- The caller checked everything in its own snapshot; what it sees but
+    -- this segment does not was created in the caller's open transaction.
+    IF to_regclass(command->>'train') IS NULL OR to_regclass(command->>'validation') IS NULL AND command->>'validation' IS NOT NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(command->'trials') c
+                   WHERE NOT EXISTS (SELECT 1 FROM @extschema@.automl_model_arch a WHERE a.name = c->>'model')) THEN
+        RAISE EXCEPTION 'segment processes cannot see the tables or models of this run'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Segments read committed data only: commit automl_prepare() and automl_add_model() before the run.';
+    END IF;
+    tinfo := @extschema@.automl_prepared_info(command->>'train');
     IF command->>'validation' IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(command->>'validation');
     END IF;
@@ -946,7 +956,8 @@ BEGIN
         'run_id', r.run_id, 'segments', r.segments, 'validation_segments', least(r.validation_segments, r.segments),
         'epochs', r.epochs, 'epochs_done', r.epochs_done, 'seed', r.seed, 'status', r.status,
         'live', (SELECT jsonb_agg(t.status = 'training' ORDER BY t.trial) FROM @extschema@.automl_trials t WHERE t.run_id = run),
-        'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment)), '[]')
+        'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment)
+                                           ORDER BY h.kind, h.trial, h.hop), '[]')
                    FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch = r.epochs_done + 1));
 END $$;
 

@@ -111,10 +111,11 @@ TEST(MopEpochPlan, ResumeSkipsCommittedUnits) {
   MopSchedule sched(3, 3, 8, 4);
   std::vector<DoneUnit> done;
   auto v0 = sched.VisitOrder(0);
-  done.push_back({false, 0, v0[0]});
+  // Listed in any order, as a hop log read back may be.
   done.push_back({false, 0, v0[1]});
-  for (int s : sched.VisitOrder(1)) done.push_back({false, 1, s});
   done.push_back({true, 1, 2});
+  for (int s : sched.VisitOrder(1)) done.push_back({false, 1, s});
+  done.push_back({false, 0, v0[0]});
   MopEpochPlan plan(sched, {true, true, true}, 3, done);
   Trace tr = Simulate(plan, 3, 3, 2);
   EXPECT_EQ(tr.visits[0], std::vector<int>{v0[2]});

@@ -225,6 +225,12 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
 :sqlstate
 ROLLBACK;
+-- A model added in the caller's open transaction is invisible to segments.
+BEGIN;
+SELECT name FROM automl_add_model('hop_uncommitted', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 10}]}');
+SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_uncommitted"}]', 1);
+:sqlstate
+ROLLBACK;
 -- More segments than background worker slots (max_worker_processes is 16
 -- in the test cluster).
 SELECT rows, buffers FROM automl_prepare('fm_train', 'hop_wide', 'label', 'image', 250, 17);

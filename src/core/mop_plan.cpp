@@ -58,23 +58,30 @@ MopEpochPlan::MopEpochPlan(const MopSchedule& schedule, std::vector<bool> live, 
     }
   for (int s = 0; s < std::min(validation_segments, schedule.segments()); ++s)
     for (int t = 0; t < schedule.models(); ++t) validate_[size_t(s)][size_t(t)] = live_[size_t(t)];
+  std::vector<std::vector<bool>> trained(queue_.size(), std::vector<bool>(size_t(schedule.segments()), false));
   for (const auto& d : done) {
     if (d.trial < 0 || d.trial >= schedule.models() || d.segment < 0 || d.segment >= schedule.segments())
       throw Error(ErrorKind::DataCorrupted, "hop log names trial " + std::to_string(d.trial) + " on segment " +
                                                 std::to_string(d.segment) + ", outside the run");
-    if (d.validate) {
+    if (d.validate)
       validate_[size_t(d.segment)][size_t(d.trial)] = false;
-      continue;
+    else
+      trained[size_t(d.trial)][size_t(d.segment)] = true;
+  }
+  // Committed visits of a trial, in whatever order they are listed, must be
+  // a prefix of its visit order: each unit starts from the state the
+  // previous one committed.
+  for (size_t t = 0; t < queue_.size(); ++t) {
+    if (!live_[t]) continue;
+    auto& q = queue_[t];
+    size_t n = 0;
+    for (bool v : trained[t]) n += v ? 1 : 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (q.empty() || !trained[t][size_t(q.front().segment)])
+        throw Error(ErrorKind::DataCorrupted, "hop log of trial " + std::to_string(t) +
+                                                  " does not follow the schedule of the epoch");
+      q.pop_front();
     }
-    // Committed visits of a trial are a prefix of its visit order: each
-    // unit starts from the state the previous one committed.
-    auto& q = queue_[size_t(d.trial)];
-    if (!live_[size_t(d.trial)]) continue;
-    if (q.empty() || q.front().segment != d.segment)
-      throw Error(ErrorKind::DataCorrupted, "hop log of trial " + std::to_string(d.trial) +
-                                                " does not follow the schedule at segment " +
-                                                std::to_string(d.segment));
-    q.pop_front();
   }
   for (size_t t = 0; t < queue_.size(); ++t) pending_ += int(queue_[t].size());
   for (const auto& per_segment : validate_)
