@@ -236,6 +236,13 @@ ROLLBACK;
 SELECT rows, buffers FROM automl_prepare('fm_train', 'hop_wide', 'label', 'image', 250, 17);
 SELECT * FROM automl_fit_multiple('hop_wide', '[{"model": "hop_mlp"}]', 1);
 :sqlstate
+-- Segments connect as the current user, who must be allowed to log in.
+CREATE ROLE hop_nologin NOLOGIN SUPERUSER;
+SET ROLE hop_nologin;
+SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
+:sqlstate
+RESET ROLE;
+DROP ROLE hop_nologin;
 SELECT count(*) - :runs_before AS new_runs FROM automl_runs;
 
 -- automl_resume of what cannot be resumed.

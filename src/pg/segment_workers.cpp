@@ -22,7 +22,9 @@
 #include "segment_executor.h"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "pgstat.h"
@@ -38,6 +40,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/wait_event.h"
 }
 
@@ -205,7 +208,24 @@ void register_segment(dsm_segment* seg, Workers* workers, int k, const char* lib
 
 }  // namespace
 
+// Segments connect as the current user, which PostgreSQL 15 lets a
+// background worker do only for a role that may log in.
+void check_user_can_connect() {
+  HeapTuple tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+  if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for role %u", GetUserId());
+  auto* role = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tup));
+  bool can_login = role->rolcanlogin;
+  char* name = pstrdup(NameStr(role->rolname));
+  ReleaseSysCache(tup);
+  if (!can_login)
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("segment processes cannot connect as role \"%s\"", name),
+                    errdetail("Segments run as the current user, and role \"%s\" may not log in.", name),
+                    errhint("Start the run as a role with LOGIN (not after SET ROLE to a NOLOGIN role).")));
+}
+
 SegmentExecutor* start_segment_executor(int segments, const char* library, const char* schema) {
+  check_user_can_connect();
   if (segments > max_worker_processes)
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
                     errmsg("a run on %d segments needs %d background worker processes, but max_worker_processes is %d",
