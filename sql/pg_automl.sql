@@ -846,8 +846,8 @@ COMMENT ON TABLE automl_hops IS 'Hop log: every sub-epoch a trial trained (or wa
 CREATE TABLE automl_run_epochs (
     run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
     epoch       int NOT NULL,
-    seconds     float8 NOT NULL,           -- wall time of the epoch (of its last attempt)
-    utilisation float8,                    -- busy segment-seconds / (segments x seconds)
+    seconds     float8 NOT NULL,           -- wall time of the epoch's last attempt (after a resume: its rest)
+    utilisation float8,                    -- busy segment-seconds / (segments x seconds) in that attempt
     trials      int NOT NULL,              -- trials that trained in the epoch
     PRIMARY KEY (run_id, epoch)
 );
@@ -864,12 +864,16 @@ GRANT SELECT ON automl_runs, automl_trials, automl_hops, automl_run_epochs TO PU
 CREATE FUNCTION automl_run_lock_key() RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT 1885826412 $$;
 
+-- The second key of that lock: the low 32 bits of the run id.
+CREATE FUNCTION automl_run_lock_id(run bigint) RETURNS int
+LANGUAGE sql IMMUTABLE AS $$ SELECT run::bit(32)::int $$;
+
 -- Whether a driver is running `run` now.
 CREATE FUNCTION automl_run_is_driven(run bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
                     WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-                      AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run
+                      AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run % 4294967296
                       AND l.objsubid = 2 AND l.granted)
 $$;
 
@@ -910,9 +914,10 @@ BEGIN
     IF command->>'validation' IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(command->>'validation');
     END IF;
-    INSERT INTO @extschema@.automl_runs (train_table, validation_table, task, segments, validation_segments,
+    -- The driver reserved the id and holds the run's lock already.
+    INSERT INTO @extschema@.automl_runs (run_id, train_table, validation_table, task, segments, validation_segments,
                                          epochs, seed, top_k)
-    VALUES (@extschema@.automl_qualified_name(tinfo.output_table), @extschema@.automl_qualified_name(vinfo.output_table),
+    VALUES ((command->>'run_id')::bigint, command->>'train', command->>'validation',
             tinfo.task, tinfo.segments, coalesce(vinfo.segments, 0),
             (command->>'epochs')::int, (command->>'seed')::bigint, (command->>'top_k')::int)
     RETURNING run_id INTO id;
@@ -920,16 +925,16 @@ BEGIN
         SELECT * INTO STRICT arch FROM @extschema@.automl_model_arch a WHERE a.name = cfg->>'model';
         INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
                                              feature_shape, shift, scale, seed, epochs)
-        VALUES (arch.name, cfg->'params', tinfo.output_table::text, vinfo.output_table::text, tinfo.task,
+        VALUES (arch.name, cfg->'params', command->>'train', command->>'validation', tinfo.task,
                 tinfo.classes, tinfo.feature_shape, tinfo.shift, tinfo.scale, (command->>'seed')::bigint,
                 (command->>'epochs')::int)
         RETURNING fit_id INTO fid;
-        -- A model too large for the segment fails alone (see automl_mop_run
-        -- for which errors a trial may cause by itself).
+        -- A model too large for the segment fails alone (the errors a trial
+        -- may cause by itself, as in automl_mop_run()).
         BEGIN
             st := @extschema@.automl_init_state(arch.spec, cfg->'params', tinfo.task, (command->>'seed')::bigint);
             why := NULL;
-        EXCEPTION WHEN data_exception OR insufficient_resources OR program_limit_exceeded OR internal_error THEN
+        EXCEPTION WHEN data_exception OR program_limit_exceeded OR out_of_memory THEN
             GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, code = RETURNED_SQLSTATE;
             st := '';
             why := format('%s%s (SQLSTATE %s) while creating the model', msg, ': ' || nullif(det, ''), code);
@@ -1058,15 +1063,16 @@ BEGIN
                                                val_top_k_accuracy, rows, seconds)
     SELECT t.fit_id, epoch, tr.loss, tr.accuracy, va.loss, va.accuracy, va.top_k, coalesce(tr.rows, 0), coalesce(tr.seconds, 0)
       FROM @extschema@.automl_trials t
-      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows) / nullif(sum(h.rows), 0) AS loss,
-                                sum(h.accuracy * h.rows) / nullif(sum(h.rows), 0) AS accuracy,
-                                sum(h.rows) AS rows, sum(h.seconds) AS seconds
+      -- Summed in segment order: the same bits whatever order units committed in.
+      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows ORDER BY h.segment) / nullif(sum(h.rows), 0) AS loss,
+                                sum(h.accuracy * h.rows ORDER BY h.segment) / nullif(sum(h.rows), 0) AS accuracy,
+                                sum(h.rows) AS rows, sum(h.seconds ORDER BY h.segment) AS seconds
                            FROM @extschema@.automl_hops h
                           WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.kind = 'train'
                             AND h.trial = t.trial) tr ON true
-      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows) / nullif(sum(h.rows), 0) AS loss,
-                                sum(h.accuracy * h.rows) / nullif(sum(h.rows), 0) AS accuracy,
-                                sum(h.top_k_accuracy * h.rows) / nullif(sum(h.rows), 0) AS top_k
+      LEFT JOIN LATERAL (SELECT sum(h.loss * h.rows ORDER BY h.segment) / nullif(sum(h.rows), 0) AS loss,
+                                sum(h.accuracy * h.rows ORDER BY h.segment) / nullif(sum(h.rows), 0) AS accuracy,
+                                sum(h.top_k_accuracy * h.rows ORDER BY h.segment) / nullif(sum(h.rows), 0) AS top_k
                            FROM @extschema@.automl_hops h
                           WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.kind = 'validate'
                             AND h.trial = t.trial) va ON true
@@ -1082,7 +1088,8 @@ BEGIN
     SELECT count(*) FILTER (WHERE t.status = 'training') INTO n_live FROM @extschema@.automl_trials t WHERE t.run_id = run;
     INSERT INTO @extschema@.automl_run_epochs (run_id, epoch, seconds, utilisation, trials)
     SELECT run, epoch, seconds, sum(h.seconds) / nullif(r.segments * seconds, 0), n_trained
-      FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch;
+      FROM @extschema@.automl_hops h
+     WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.finished_at >= r.attempt_started_at;
     UPDATE @extschema@.automl_runs x
        SET epochs_done = epoch,
            status = CASE WHEN last OR n_live = 0 THEN
@@ -1111,6 +1118,10 @@ END $$;
 CREATE FUNCTION automl_run_unit(command jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- Names the run in pg_stat_activity (automl_resume waits for a run's
+    -- last segments to be gone).
+    PERFORM set_config('application_name', format('pg_automl run %s segment %s', command->>'run',
+                                                  coalesce(command->>'segment', '0')), false);
     CASE command->>'kind'
     WHEN 'train' THEN
         RETURN @extschema@.automl_run_train((command->>'run')::bigint, (command->>'epoch')::int, (command->>'hop')::int,
@@ -1178,7 +1189,7 @@ BEGIN
         RAISE EXCEPTION 'a model hopper run needs the read committed isolation level'
             USING ERRCODE = 'active_sql_transaction',
                   DETAIL = 'Segment processes commit every hop in their own transactions.',
-                  HINT = 'Run it outside an explicit transaction, or in a read committed one.';
+                  HINT = 'Run it in a read committed transaction (see default_transaction_isolation).';
     END IF;
 END $$;
 
@@ -1204,8 +1215,11 @@ SELECT r.run_id,
        CASE WHEN r.status = 'running' AND NOT automl_run_is_driven(r.run_id) THEN 'interrupted' ELSE r.status END AS status,
        least(r.epochs_done + 1, r.epochs) AS epoch,
        r.epochs,
-       (SELECT count(DISTINCT h.hop)::int FROM automl_hops h
-         WHERE h.run_id = r.run_id AND h.epoch = least(r.epochs_done + 1, r.epochs) AND h.kind = 'train') AS hops_done,
+       -- Units run as soon as they can, not hop by hop: hops' worth of units done.
+       CASE WHEN r.status <> 'running' THEN greatest(tr.total, r.segments)
+            ELSE (SELECT count(*)::int FROM automl_hops h
+                   WHERE h.run_id = r.run_id AND h.epoch = r.epochs_done + 1 AND h.kind = 'train')
+                 / greatest(least(tr.live, r.segments), 1) END AS hops_done,
        greatest(tr.total, r.segments) AS hops,
        tr.finished AS trials_done,
        tr.total AS trials,
@@ -1328,6 +1342,22 @@ BEGIN
         vinfo := @extschema@.automl_prepared_info(r.validation_table);
         PERFORM @extschema@.automl_check_fit_data(f, vinfo);
     END IF;
+    IF @extschema@.automl_run_is_driven(r.run_id) THEN
+        RAISE EXCEPTION 'run % is already running', run_id USING ERRCODE = 'object_in_use',
+            HINT = 'See automl_progress; a run is driven by one session at a time.';
+    END IF;
+    -- Segments of an interrupted driver stop at their next interrupt check;
+    -- one still committing its unit would collide with the resumed run.
+    FOR i IN 1 .. 300 LOOP
+        PERFORM pg_catalog.pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.backend_type = 'pg_automl segment'
+                                 AND a.application_name LIKE format('pg_automl run %s segment %%', r.run_id));
+        IF i = 300 THEN
+            RAISE EXCEPTION 'segment processes of run % are still stopping', run_id USING ERRCODE = 'object_in_use',
+                HINT = 'Try again in a moment.';
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
     PERFORM @extschema@.automl_mop_run(jsonb_build_object('kind', 'resume', 'run', r.run_id), r.segments);
     RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = r.run_id ORDER BY l.rank, l.trial;
 END $$;

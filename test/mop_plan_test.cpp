@@ -107,6 +107,28 @@ TEST(MopEpochPlan, FailingTrialStopsWhileOthersFinish) {
   for (int t : {0, 1, 3}) EXPECT_EQ(tr.visits[size_t(t)], sched.VisitOrder(t));
 }
 
+TEST(MopEpochPlan, TrialFailingWhileItsUnitRunsGetsNoMore) {
+  MopSchedule sched(2, 2, 4, 1);
+  MopEpochPlan plan(sched, {true, true}, 2, {});
+  auto a = plan.Next(0);
+  auto b = plan.Next(1);
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->kind, MopUnit::Kind::Train);
+  int failing = a->trial;
+  plan.FailTrial(failing);  // its unit on segment 0 is still running
+  EXPECT_FALSE(plan.Finished());
+  plan.Complete(*a);
+  plan.Complete(*b);
+  for (int guard = 0; guard < 10 && !plan.Finished(); ++guard)
+    for (int s = 0; s < 2; ++s)
+      if (auto u = plan.Next(s)) {
+        EXPECT_NE(u->trial, failing) << "a failed trial got another unit";
+        plan.Complete(*u);
+      }
+  EXPECT_TRUE(plan.Finished());
+  EXPECT_EQ(plan.running(), 0);
+}
+
 TEST(MopEpochPlan, ResumeSkipsCommittedUnits) {
   MopSchedule sched(3, 3, 8, 4);
   std::vector<DoneUnit> done;

@@ -47,9 +47,11 @@ SELECT count(*) AS segments_left FROM pg_stat_activity WHERE backend_type = 'pg_
 
 -- The hop log.  Every trial visits every segment exactly once per epoch,
 -- its whole shard each time.
-SELECT count(*) AS train_units, count(DISTINCT (epoch, trial, segment)) AS distinct_units,
-       min(rows) AS min_rows, max(rows) AS max_rows
+SELECT count(*) AS train_units, min(rows) AS min_rows, max(rows) AS max_rows
   FROM automl_hops WHERE run_id = :run AND kind = 'train';
+SELECT bool_and(visits = 2 AND segments = 2) AS each_segment_once
+  FROM (SELECT count(*) AS visits, count(DISTINCT segment) AS segments FROM automl_hops
+         WHERE run_id = :run AND kind = 'train' GROUP BY epoch, trial) v;
 -- No trial is on two segments in one hop, no segment trains two trials in one hop.
 SELECT count(*) = count(DISTINCT (epoch, hop, trial)) AS trial_once_per_hop,
        count(*) = count(DISTINCT (epoch, hop, segment)) AS segment_once_per_hop,
@@ -62,8 +64,9 @@ SELECT trial, string_agg(order_, ' | ' ORDER BY epoch) AS visits
           FROM automl_hops WHERE run_id = :run AND kind = 'train' GROUP BY trial, epoch) v
  GROUP BY trial ORDER BY trial;
 -- Each trial's epoch is validated by every segment on its own shard.
-SELECT count(*) AS validate_units, count(DISTINCT (epoch, trial, segment)) AS distinct_units, sum(rows) / 15 AS rows_per_trial_epoch
-  FROM automl_hops WHERE run_id = :run AND kind = 'validate';
+SELECT count(*) AS validate_units, min(n) AS min_segments, max(n) AS max_segments, min(r) AS min_rows, max(r) AS max_rows
+  FROM (SELECT count(*) AS n, sum(rows) AS r FROM automl_hops WHERE run_id = :run AND kind = 'validate'
+         GROUP BY epoch, trial) v;
 -- Each unit's optimizer steps fit inside its wall time.
 SELECT bool_and(step_seconds > 0 AND step_seconds <= seconds) AS step_time_ok
   FROM automl_hops WHERE run_id = :run AND kind = 'train';
@@ -118,8 +121,8 @@ CREATE TABLE hop_again AS SELECT * FROM automl_fit_multiple('hop_train', :'confi
 SELECT run_id AS run2 FROM hop_again LIMIT 1 \gset
 SELECT bool_and(a.state = b.state) AS same_states, count(*) AS trials
   FROM automl_trials a JOIN automl_trials b USING (trial) WHERE a.run_id = :run AND b.run_id = :run2;
-SELECT (SELECT array_agg(segment ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run AND kind = 'train')
-     = (SELECT array_agg(segment ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run2 AND kind = 'train')
+SELECT (SELECT array_agg(trial ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run AND kind = 'train')
+     = (SELECT array_agg(trial ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run2 AND kind = 'train')
        AS same_schedule;
 -- Another seed gives another schedule.
 CREATE TABLE hop_other AS SELECT * FROM automl_fit_multiple('hop_train', :'configs', 1, seed => 43);
@@ -256,5 +259,7 @@ SELECT * FROM automl_resume(NULL);
 SELECT automl_mop_run('{"kind": "resume", "run": 1}', 0);
 :sqlstate
 SELECT automl_mop_run(NULL, 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "train", "run": 1, "trial": 0}', 2);
 :sqlstate
 SELECT 1 AS alive;

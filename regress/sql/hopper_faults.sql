@@ -41,7 +41,7 @@ END $$;
 -- Whether run `a` ended with the same trial states, fit states and
 -- per-epoch metrics as run `b`.
 CREATE FUNCTION hf_same(a bigint, b bigint) RETURNS TABLE (status text, same_states boolean, same_fits boolean,
-                                                          same_metrics boolean, units_once boolean)
+                                                          same_metrics boolean, same_units boolean)
 LANGUAGE sql AS $$
     SELECT (SELECT r.status FROM automl_runs r WHERE r.run_id = a),
            (SELECT bool_and(x.state = y.state) AND count(*) = (SELECT count(*) FROM automl_trials WHERE run_id = b)
@@ -56,12 +56,21 @@ LANGUAGE sql AS $$
               JOIN automl_fit_epochs ex ON ex.fit_id = x.fit_id
               JOIN automl_fit_epochs ey ON ey.fit_id = y.fit_id AND ey.epoch = ex.epoch
              WHERE x.run_id = a AND y.run_id = b),
-           (SELECT count(*) = count(DISTINCT (epoch, kind, trial, segment)) FROM automl_hops WHERE run_id = a)
+           -- the same units: every trial visited the same segments in the same hops
+           NOT EXISTS (SELECT epoch, kind, hop, trial, segment FROM automl_hops WHERE run_id = a
+                       EXCEPT SELECT epoch, kind, hop, trial, segment FROM automl_hops WHERE run_id = b)
+           AND (SELECT count(*) FROM automl_hops WHERE run_id = a) = (SELECT count(*) FROM automl_hops WHERE run_id = b)
 $$;
+-- Segment processes alive now (pg_stat_activity is a snapshot per transaction).
 CREATE FUNCTION hf_segments() RETURNS bigint
-LANGUAGE sql AS $$ SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_automl segment' $$;
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_stat_clear_snapshot();
+    RETURN (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_automl segment');
+END $$;
 
-SELECT rows FROM automl_prepare('fm_train', 'hf_train', 'label', 'image', 250, 2);
+-- 3 segments: sums over segments must not depend on the order units commit in.
+SELECT rows FROM automl_prepare('fm_train', 'hf_train', 'label', 'image', 250, 3);
 SELECT rows FROM automl_prepare('fm_validation', 'hf_val', 'label', 'image', 250, 2, "like" => 'hf_train');
 SELECT name FROM automl_add_model('hf_mlp', '{"input_shape": [784], "layers": [
     {"type": "Linear", "out_features": 32}, {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}');
@@ -146,7 +155,7 @@ SELECT max(run_id) AS last FROM automl_runs \gset
 SELECT dblink_send_query('caller', :'run_sql') AS sent;
 SELECT hf_started(:last, 3) AS r2 \gset
 SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
- WHERE backend_type = 'pg_automl segment' AND application_name = 'pg_automl segment 1';
+ WHERE backend_type = 'pg_automl segment' AND application_name = format('pg_automl run %s segment 1', :r2);
 SELECT count(*) AS result_rows FROM dblink_get_result('caller', false) AS r(n bigint);
 SELECT dblink_error_message('caller') LIKE '%segment process 1 stopped during the run%' AS segment_stopped;
 SELECT count(*) FROM dblink_get_result('caller', false) AS r(n bigint);

@@ -40,12 +40,13 @@ namespace {
 
 // The error context line of everything raised while a run is driven.
 struct DriverContext {
-  int64 run_id;
+  int64 run_id;  // 0 until the run exists and this session drives it
+  bool quiet;    // no context line (progress notices)
 };
 
 void run_error_context(void* arg) {
   auto* ctx = static_cast<DriverContext*>(arg);
-  if (ctx->run_id > 0)
+  if (ctx->run_id > 0 && !ctx->quiet)
     errcontext("model hopper run %lld (committed hops are kept: continue it with automl_resume(%lld))",
                static_cast<long long>(ctx->run_id), static_cast<long long>(ctx->run_id));
 }
@@ -62,17 +63,33 @@ char* function_library(Oid fn) {
   return lib;
 }
 
+// The first column of the one row `sql` returns.
+Datum query_value(const char* sql) {
+  SPI_connect();
+  if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+    elog(ERROR, "query returned no row: %s", sql);
+  bool isnull;
+  Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  if (isnull) elog(ERROR, "query returned NULL: %s", sql);
+  d = SPI_datumTransfer(d, true, sizeof(int64));
+  SPI_finish();
+  return d;
+}
+
+// A new run id, taken before the run exists so that it is locked from the
+// moment it is created.
+int64 reserve_run_id(const char* schema) {
+  return DatumGetInt64(query_value(psprintf("SELECT pg_catalog.nextval('%s.automl_runs_run_id_seq')",
+                                            quote_identifier(schema))));
+}
+
 // Takes the run's advisory lock for the rest of the transaction, or errors
 // when another driver holds it.
 void lock_run(const char* schema, int64 run_id) {
-  SPI_connect();
-  char* sql = psprintf("SELECT pg_catalog.pg_try_advisory_xact_lock(%s.automl_run_lock_key(), %lld::bigint::int)",
-                       quote_identifier(schema), static_cast<long long>(run_id));
-  if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-    elog(ERROR, "could not lock run %lld", static_cast<long long>(run_id));
-  bool isnull;
-  bool locked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  SPI_finish();
+  const char* s = quote_identifier(schema);
+  bool locked = DatumGetBool(query_value(
+      psprintf("SELECT pg_catalog.pg_try_advisory_xact_lock(%s.automl_run_lock_key(), %s.automl_run_lock_id(%lld))", s,
+               s, static_cast<long long>(run_id))));
   if (!locked)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
                     errhint("See automl_progress; a run is driven by one session at a time.")));
@@ -84,12 +101,19 @@ void lock_run(const char* schema, int64 run_id) {
   pg_unreachable();
 }
 
-// Errors a trial can cause by itself (its data, its numbers, its memory):
-// they fail that trial and the run goes on.  Anything else stops the run.
+// Errors a trial can cause by itself (its numbers, its limits, its memory):
+// they fail that trial and the run goes on.  Anything else (a full disk, a
+// lock timeout, a missing table) stops the run, which can then be resumed.
+// automl_run_create() catches the same ones.
 bool fails_only_the_trial(int sqlerrcode) {
   int cls = ERRCODE_TO_CATEGORY(sqlerrcode);
-  return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INSUFFICIENT_RESOURCES ||
-         cls == ERRCODE_PROGRAM_LIMIT_EXCEEDED || sqlerrcode == ERRCODE_INTERNAL_ERROR;
+  return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_PROGRAM_LIMIT_EXCEEDED || sqlerrcode == ERRCODE_OUT_OF_MEMORY;
+}
+
+[[noreturn]] void raise_not_running(int64 run_id, const char* status) {
+  ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                  errmsg("run %lld is %s, not running", static_cast<long long>(run_id), status)));
+  pg_unreachable();
 }
 
 // What a segment is running.
@@ -104,18 +128,28 @@ class Driver {
 
   int64_t Run(const std::string& command, int segments, const char* library) {
     auto cmd = nlohmann::json::parse(command);
-    bool resume = cmd.at("kind") == "resume";
-    if (resume) {
-      ctx_->run_id = cmd.at("run").get<int64_t>();
-      PgCall([&] { lock_run(schema_, ctx_->run_id); });
+    std::string kind = cmd.value("kind", "");
+    if (kind != "create" && kind != "resume")
+      throw Error(ErrorKind::InvalidParameter, "a run command is create or resume, not \"" + kind + "\"");
+    // A resumed run is locked before segments start (it may be running
+    // elsewhere); a new one gets its id once they are up.
+    int64 run_id = 0;
+    if (kind == "resume") {
+      run_id = cmd.at("run").get<int64_t>();
+      PgCall([&] { lock_run(schema_, run_id); });
     }
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
-    if (!resume) {
-      ctx_->run_id = nlohmann::json::parse(Control(0, command)).at("run_id").get<int64_t>();
-      PgCall([&] { lock_run(schema_, ctx_->run_id); });
+    if (kind == "create") {
+      PgCall([&] {
+        run_id = reserve_run_id(schema_);
+        lock_run(schema_, run_id);
+      });
+      cmd["run_id"] = run_id;
+      Control(0, cmd.dump());
     }
+    ctx_->run_id = run_id;
     MopRunState st = ParseMopRunState(Control(0, Command("load")));
-    if (st.status != "running") throw Error(ErrorKind::InvalidParameter, "run is " + st.status + ", not running");
+    if (st.status != "running") PgCall([&] { raise_not_running(run_id, st.status.c_str()); });
     if (st.segments != segments)
       throw Error(ErrorKind::InvalidParameter, "run has " + std::to_string(st.segments) + " segments, not " +
                                                    std::to_string(segments));
@@ -158,7 +192,9 @@ class Driver {
   }
 
   void Notice(const std::string& message) {
+    ctx_->quiet = true;
     PgCall([&] { ereport(NOTICE, (errmsg_internal("%s", message.c_str()))); });
+    ctx_->quiet = false;
   }
 
   void RunEpoch(MopEpochPlan& plan, int epoch) {
@@ -240,7 +276,7 @@ Datum automl_mop_run(PG_FUNCTION_ARGS) {
   char* library = function_library(fcinfo->flinfo->fn_oid);
   char* schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
 
-  DriverContext ctx{0};
+  DriverContext ctx{0, false};
   ErrorContextCallback callback;
   callback.callback = run_error_context;
   callback.arg = &ctx;

@@ -228,8 +228,9 @@ SegmentExecutor* start_segment_executor(int segments, const char* library, const
   check_user_can_connect();
   if (segments > max_worker_processes)
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-                    errmsg("a run on %d segments needs %d background worker processes, but max_worker_processes is %d",
-                           segments, segments, max_worker_processes),
+                    errmsg("too few background worker processes for %d segments", segments),
+                    errdetail("A run needs one background worker per segment; max_worker_processes is %d.",
+                              max_worker_processes),
                     errhint("Raise max_worker_processes to at least %d (it takes a server restart), or prepare the "
                             "data with fewer segments.",
                             segments + 2)));
@@ -275,10 +276,15 @@ SegmentExecutor* start_segment_executor(int segments, const char* library, const
     slots[k].to_worker = shm_mq_attach(in[k], seg, workers->handles[k]);
     slots[k].from_worker = shm_mq_attach(out[k], seg, workers->handles[k]);
   }
+  // A segment says it is ready once connected to the database: a failure
+  // before that (no CONNECT privilege, a connection limit) is a start-up
+  // failure, not a lost unit.
   for (int k = 0; k < segments; ++k) {
-    pid_t pid;
-    if (WaitForBackgroundWorkerStartup(workers->handles[k], &pid) != BGWH_STARTED)
+    Size len;
+    void* data;
+    if (shm_mq_receive(slots[k].from_worker, &len, &data, false) != SHM_MQ_SUCCESS)
       ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES), errmsg("could not start segment process %d", k),
+                      errdetail("It exited while connecting to the database as the current user."),
                       errhint("See the server log.")));
   }
   void* mem = palloc(sizeof(BgworkerExecutor));
@@ -312,6 +318,10 @@ void apply_settings(const SharedSettings* s, int k) {
   // lives for one run, so it keeps freed memory for the next unit instead.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  // The driver waits on its segments, not on a lock, so a lock wait of a
+  // segment behind DDL that waits for the driver would never be detected as
+  // a deadlock: give up instead (the run stops and can be resumed).
+  set_option("lock_timeout", "30s");
   if (s->memory_mb > 0) {
     // Allocation beyond the limit fails (std::bad_alloc, or palloc's
     // "out of memory"): the unit's trial fails, the segment lives on.
@@ -355,6 +365,8 @@ void run_unit(const char* sql, const char* unit, StringInfo reply, int k) {
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
+    // Let autovacuum see the dead versions of states during a long run.
+    pgstat_report_stat(false);
   }
   PG_CATCH();
   {
@@ -398,6 +410,7 @@ void automl_segment_main(Datum main_arg) {
 
   BackgroundWorkerInitializeConnectionByOid(settings->database, settings->user, 0);
   apply_settings(settings, k);
+  if (shm_mq_send(outh, 1, "R", false, true) != SHM_MQ_SUCCESS) proc_exit(0);
 
   MemoryContext unit_cxt = AllocSetContextCreate(TopMemoryContext, "pg_automl segment unit", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(unit_cxt);
