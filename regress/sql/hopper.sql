@@ -246,6 +246,19 @@ SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
 :sqlstate
 RESET ROLE;
 DROP ROLE hop_nologin;
+-- A segment that cannot connect (here: no CONNECT privilege) is a start-up
+-- failure, reported before any unit runs.
+CREATE ROLE hop_noconnect LOGIN;
+GRANT SELECT ON hop_train TO hop_noconnect;
+SELECT current_database() AS db \gset
+REVOKE CONNECT ON DATABASE :"db" FROM PUBLIC;
+SET ROLE hop_noconnect;
+SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
+:sqlstate
+RESET ROLE;
+GRANT CONNECT ON DATABASE :"db" TO PUBLIC;
+REVOKE SELECT ON hop_train FROM hop_noconnect;
+DROP ROLE hop_noconnect;
 SELECT count(*) - :runs_before AS new_runs FROM automl_runs;
 
 -- automl_resume of what cannot be resumed.
