@@ -868,14 +868,19 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 1885826412 $$;
 CREATE FUNCTION automl_run_lock_id(run bigint) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT run::bit(32)::int $$;
 
+
+-- The backend that drives `run` now, or NULL.
+CREATE FUNCTION automl_run_driver(run bigint) RETURNS int
+LANGUAGE sql STABLE AS $$
+    SELECT l.pid FROM pg_catalog.pg_locks l
+     WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+       AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run % 4294967296
+       AND l.objsubid = 2 AND l.granted
+$$;
+
 -- Whether a driver is running `run` now.
 CREATE FUNCTION automl_run_is_driven(run bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                    WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-                      AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run % 4294967296
-                      AND l.objsubid = 2 AND l.granted)
-$$;
+LANGUAGE sql STABLE AS $$ SELECT @extschema@.automl_run_driver(run) IS NOT NULL $$;
 
 CREATE FUNCTION automl_mop_run(command jsonb, segments int) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
@@ -1362,3 +1367,23 @@ BEGIN
     RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = r.run_id ORDER BY l.rank, l.trial;
 END $$;
 COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from its last committed hop';
+
+-- Stops a run from any session, as cancelling its caller would: committed
+-- hops stay, automl_resume() continues it.
+CREATE FUNCTION automl_cancel(run_id bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    driver int;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.automl_runs r WHERE r.run_id = automl_cancel.run_id) THEN
+        RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
+            HINT = 'See the table automl_runs.';
+    END IF;
+    driver := @extschema@.automl_run_driver(run_id);
+    IF driver IS NULL THEN
+        RAISE EXCEPTION 'run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'See automl_progress.';
+    END IF;
+    RETURN pg_catalog.pg_cancel_backend(driver);
+END $$;
+COMMENT ON FUNCTION automl_cancel(bigint) IS 'Stops a running model selection run cleanly; automl_resume() continues it';

@@ -126,15 +126,15 @@ SELECT status FROM automl_runs WHERE run_id = :ref;
 \set run_sql 'SELECT count(*) FROM automl_fit_multiple(''hf_train'', ''' :configs ''', 8, ''hf_val'', seed => 9)'
 
 ------------------------------------------------------------------------------
--- The caller is cancelled
+-- The caller is cancelled (from another session, with automl_cancel)
 ------------------------------------------------------------------------------
 
 SELECT max(run_id) AS last FROM automl_runs \gset
 SELECT hf_connect('caller') AS connected;
 SELECT dblink_send_query('caller', :'run_sql') AS sent;
 SELECT hf_started(:last, 2) AS r1 \gset
-SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity
- WHERE backend_type = 'client backend' AND query LIKE '%automl_fit_multiple(''hf_train''%' AND pid <> pg_backend_pid();
+-- automl_cancel finds the session that drives the run and cancels it.
+SELECT automl_cancel(:r1) AS cancelled;
 SELECT count(*) AS result_rows FROM dblink_get_result('caller', false) AS r(n bigint);
 SELECT dblink_error_message('caller') LIKE '%canceling statement due to user request%' AS cancelled_by_user;
 SELECT count(*) FROM dblink_get_result('caller', false) AS r(n bigint);
@@ -146,6 +146,11 @@ SELECT count(*) > 0 AS hops_kept FROM automl_hops WHERE run_id = :r1;
 SELECT count(*) AS trials FROM automl_resume(:r1);
 SELECT * FROM hf_same(:r1, :ref);
 SELECT attempts FROM automl_runs WHERE run_id = :r1;
+-- Nothing to cancel.
+SELECT automl_cancel(:r1);
+:sqlstate
+SELECT automl_cancel(-1);
+:sqlstate
 
 ------------------------------------------------------------------------------
 -- A segment is terminated
