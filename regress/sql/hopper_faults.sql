@@ -159,6 +159,8 @@ SELECT automl_cancel(-1);
 SELECT max(run_id) AS last FROM automl_runs \gset
 SELECT dblink_send_query('caller', :'run_sql') AS sent;
 SELECT hf_started(:last, 3) AS r2 \gset
+-- (a segment names its run once it has run a unit of it)
+SELECT hf_wait(format('SELECT EXISTS (SELECT 1 FROM automl_hops WHERE run_id = %s AND segment = 1)', :r2)) AS segment_1_busy;
 SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
  WHERE backend_type = 'pg_automl segment' AND application_name = format('pg_automl run %s segment 1', :r2);
 SELECT count(*) AS result_rows FROM dblink_get_result('caller', false) AS r(n bigint);

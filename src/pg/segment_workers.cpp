@@ -49,6 +49,16 @@ extern "C" AUTOML_VISIBLE void automl_segment_main(Datum main_arg);
 namespace pg_automl::pg {
 namespace {
 
+// Sends a whole message, waiting for room; PostgreSQL 15 added the flush
+// flag (earlier versions always tell the receiver at once).
+shm_mq_result send_message(shm_mq_handle* mqh, Size len, const void* data) {
+#if PG_VERSION_NUM >= 150000
+  return shm_mq_send(mqh, len, data, false, true);
+#else
+  return shm_mq_send(mqh, len, data, false);
+#endif
+}
+
 constexpr uint64 kTocMagic = 0x70676d6c73656731ULL;
 constexpr Size kQueueSize = 64 * 1024;
 constexpr int kRegisterRetries = 50;  // x 100 ms: slots of a run that just ended free up quickly
@@ -103,7 +113,7 @@ class BgworkerExecutor final : public SegmentExecutor {
 
   void submit(int segment, const char* unit) override {
     Slot& s = slots_[segment];
-    if (shm_mq_send(s.to_worker, strlen(unit), unit, false, true) != SHM_MQ_SUCCESS) segment_gone(segment);
+    if (send_message(s.to_worker, strlen(unit), unit) != SHM_MQ_SUCCESS) segment_gone(segment);
     s.busy = true;
   }
 
@@ -410,7 +420,7 @@ void automl_segment_main(Datum main_arg) {
 
   BackgroundWorkerInitializeConnectionByOid(settings->database, settings->user, 0);
   apply_settings(settings, k);
-  if (shm_mq_send(outh, 1, "R", false, true) != SHM_MQ_SUCCESS) proc_exit(0);
+  if (pg_automl::pg::send_message(outh, 1, "R") != SHM_MQ_SUCCESS) proc_exit(0);
 
   MemoryContext unit_cxt = AllocSetContextCreate(TopMemoryContext, "pg_automl segment unit", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(unit_cxt);
@@ -430,7 +440,7 @@ void automl_segment_main(Datum main_arg) {
     StringInfoData reply;
     initStringInfo(&reply);
     run_unit(sql_text, unit, &reply, k);
-    if (shm_mq_send(outh, Size(reply.len), reply.data, false, true) != SHM_MQ_SUCCESS) break;
+    if (pg_automl::pg::send_message(outh, Size(reply.len), reply.data) != SHM_MQ_SUCCESS) break;
   }
   proc_exit(0);
 }
