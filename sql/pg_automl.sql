@@ -62,6 +62,9 @@ CREATE TABLE automl_fits (
     started_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz
 );
+-- States are float data that pglz barely compresses: trying costs ~10 ms
+-- per MB at every write.
+ALTER TABLE automl_fits ALTER COLUMN state SET STORAGE EXTERNAL;
 COMMENT ON TABLE automl_fits IS 'Models trained by automl_fit(), with their final training state';
 
 CREATE TABLE automl_fit_epochs (
@@ -815,13 +818,14 @@ CREATE TABLE automl_trials (
     spec        jsonb NOT NULL,            -- the architecture as it was at the start
     status      text NOT NULL DEFAULT 'training' CHECK (status IN ('training', 'done', 'failed')),
     reason      text,                      -- why a trial failed
+    failed_in_epoch int,                   -- the epoch it failed in (its earlier ones count)
     epochs_done int NOT NULL DEFAULT 0,
+    units       int NOT NULL DEFAULT 0,    -- training units committed: each unit checks it moved on by one
     state       bytea NOT NULL,            -- after the trial's last committed hop
     PRIMARY KEY (run_id, trial)
 );
--- States are float data that pglz barely compresses: do not try.
-ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;
-COMMENT ON TABLE automl_trials IS 'One row per configuration of a run; automl_fits holds its state after each completed epoch';
+ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;  -- as automl_fits.state
+COMMENT ON TABLE automl_trials IS 'One row per configuration of a run; automl_fits holds its state at the end of its latest epoch';
 
 CREATE TABLE automl_hops (
     run_id         bigint NOT NULL,
@@ -846,9 +850,10 @@ COMMENT ON TABLE automl_hops IS 'Hop log: every sub-epoch a trial trained (or wa
 CREATE TABLE automl_run_epochs (
     run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
     epoch       int NOT NULL,
-    seconds     float8 NOT NULL,           -- wall time of the epoch's last attempt (after a resume: its rest)
-    utilisation float8,                    -- busy segment-seconds / (segments x seconds) in that attempt
+    seconds     float8 NOT NULL,           -- wall time from the previous epoch's close (or a resume) to this one's
+    utilisation float8,                    -- busy segment-seconds (units of any epoch) / (segments x seconds)
     trials      int NOT NULL,              -- trials that trained in the epoch
+    finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (run_id, epoch)
 );
 COMMENT ON TABLE automl_run_epochs IS 'Per-epoch wall time and segment utilisation of each run';
@@ -966,15 +971,18 @@ BEGIN
         'run_id', r.run_id, 'segments', r.segments, 'validation_segments', least(r.validation_segments, r.segments),
         'epochs', r.epochs, 'epochs_done', r.epochs_done, 'seed', r.seed, 'status', r.status,
         'live', (SELECT jsonb_agg(t.status = 'training' ORDER BY t.trial) FROM @extschema@.automl_trials t WHERE t.run_id = run),
-        'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment)
-                                           ORDER BY h.kind, h.trial, h.hop), '[]')
-                   FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch = r.epochs_done + 1));
+        -- A trial may be one epoch ahead of the run (see automl_mop_run).
+        'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment, h.epoch)
+                                           ORDER BY h.epoch, h.kind, h.trial, h.hop), '[]')
+                   FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch IN (r.epochs_done + 1, r.epochs_done + 2)));
 END $$;
 
 -- Trains trial `trial` for one sub-epoch on the shard of `segment` and
--- commits its new state with the hop.  A loss that is not finite fails the
+-- commits its new state with the hop; after its `last` visit of the epoch
+-- the state is also the epoch's state in automl_fits (what validation
+-- reads while the trial goes on).  A loss that is not finite fails the
 -- trial (its last good state is kept).
-CREATE FUNCTION automl_run_train(run bigint, epoch int, hop int, segment int, trial int) RETURNS jsonb
+CREATE FUNCTION automl_run_train(run bigint, epoch int, hop int, segment int, trial int, last boolean) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
@@ -985,7 +993,10 @@ DECLARE
     why text;
 BEGIN
     SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
-    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_train.trial FOR UPDATE;
+    -- No row lock for the whole unit (automl_run_finish_epoch updates the
+    -- row meanwhile); the driver runs one unit of a trial at a time, and the
+    -- update below checks that nothing else moved the trial on.
+    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_train.trial;
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
@@ -996,10 +1007,20 @@ BEGIN
         INTO tr USING t.state, t.spec, t.params;
     IF tr.rows > 0 AND (tr.loss IS NULL OR tr.loss IN ('NaN', 'Infinity', '-Infinity')) THEN
         why := format('training loss became %s in epoch %s on segment %s', coalesce(tr.loss::text, 'NaN'), epoch, segment);
-        UPDATE @extschema@.automl_trials x SET status = 'failed', reason = why
+        UPDATE @extschema@.automl_trials x SET status = 'failed', reason = why, failed_in_epoch = epoch
          WHERE x.run_id = run AND x.trial = automl_run_train.trial;
     ELSIF tr.rows > 0 THEN
-        UPDATE @extschema@.automl_trials x SET state = tr.state WHERE x.run_id = run AND x.trial = automl_run_train.trial;
+        -- automl_trials before automl_fits, as automl_run_finish_epoch: no deadlock.
+        UPDATE @extschema@.automl_trials x SET state = tr.state, units = x.units + 1
+         WHERE x.run_id = run AND x.trial = automl_run_train.trial AND x.units = t.units AND x.status = 'training';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'trial % of run % changed while it trained on segment %', trial, run, segment
+                USING ERRCODE = 'serialization_failure',
+                      HINT = 'Two sessions drove the run at once; resume it with automl_resume().';
+        END IF;
+        IF last THEN
+            UPDATE @extschema@.automl_fits f SET state = tr.state WHERE f.fit_id = t.fit_id;
+        END IF;
     END IF;
     INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, hop, rows, loss, accuracy, step_seconds, seconds, pid)
     VALUES (run, epoch, 'train', trial, segment, hop, coalesce(tr.rows, 0), tr.loss, tr.accuracy, tr.step_seconds,
@@ -1023,23 +1044,24 @@ BEGIN
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
+    -- The state at the end of the trial's epoch (automl_run_train).
     EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, $2, $3, $4) r FROM %s
                      WHERE segment_id IN (%s)) s',
                    '@extschema@', r.validation_table,
                    (SELECT string_agg(v::text, ',') FROM generate_series(segment, r.validation_segments - 1, r.segments) v))
-        INTO ev USING t.state, t.spec, t.params, r.top_k;
+        INTO ev USING (SELECT f.state FROM @extschema@.automl_fits f WHERE f.fit_id = t.fit_id), t.spec, t.params, r.top_k;
     INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, rows, loss, accuracy, top_k_accuracy, seconds, pid)
     VALUES (run, epoch, 'validate', trial, segment, coalesce(ev.rows, 0), ev.loss, ev.accuracy, ev.top_k_accuracy,
             extract(epoch FROM clock_timestamp() - t0), pg_backend_pid());
     RETURN jsonb_build_object('rows', coalesce(ev.rows, 0));
 END $$;
 
--- Marks a trial failed after an error in one of its units.
-CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, reason text) RETURNS jsonb
+-- Marks a trial failed after an error in one of its units of `epoch`.
+CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, epoch int, reason text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 BEGIN
-    UPDATE @extschema@.automl_trials x SET status = 'failed', reason = automl_run_fail_trial.reason
+    UPDATE @extschema@.automl_trials x SET status = 'failed', reason = automl_run_fail_trial.reason, failed_in_epoch = epoch
      WHERE x.run_id = run AND x.trial = automl_run_fail_trial.trial AND x.status = 'training';
     RETURN jsonb_build_object('failed', true);
 END $$;
@@ -1047,11 +1069,13 @@ END $$;
 -- Closes an epoch in one transaction: per-trial metrics combined from the
 -- hop log, the states of the epoch copied to automl_fits, the run advanced.
 -- Returns the progress line the driver prints and whether the run is over.
-CREATE FUNCTION automl_run_finish_epoch(run bigint, epoch int, seconds float8) RETURNS jsonb
+CREATE FUNCTION automl_run_finish_epoch(run bigint, epoch int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
+    w0 timestamptz;
+    w1 timestamptz;
     n_live int;
     n_trained int;
     best record;
@@ -1081,20 +1105,34 @@ BEGIN
                            FROM @extschema@.automl_hops h
                           WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.kind = 'validate'
                             AND h.trial = t.trial) va ON true
-     WHERE t.run_id = run AND t.status = 'training';
+     -- Trials that completed this epoch: still training, or failed in the
+     -- next one (which they may have started already).
+     WHERE t.run_id = run AND (t.status = 'training' OR t.failed_in_epoch > epoch);
     GET DIAGNOSTICS n_trained = ROW_COUNT;
-    UPDATE @extschema@.automl_fits f
-       SET state = t.state, epochs_done = epoch, finished_at = CASE WHEN last THEN clock_timestamp() END
-      FROM @extschema@.automl_trials t
-     WHERE t.run_id = run AND t.status = 'training' AND f.fit_id = t.fit_id;
+    -- automl_trials before automl_fits, as automl_run_train: no deadlock.
+    -- The states in automl_fits are already the epoch's (automl_run_train).
     UPDATE @extschema@.automl_trials t
-       SET epochs_done = epoch, status = CASE WHEN last THEN 'done' ELSE 'training' END
-     WHERE t.run_id = run AND t.status = 'training';
+       SET epochs_done = epoch, status = CASE WHEN last AND t.status = 'training' THEN 'done' ELSE t.status END
+     WHERE t.run_id = run AND (t.status = 'training' OR t.failed_in_epoch > epoch);
+    UPDATE @extschema@.automl_fits f
+       SET epochs_done = epoch, finished_at = CASE WHEN last THEN clock_timestamp() END
+      FROM @extschema@.automl_trials t
+     WHERE t.run_id = run AND t.epochs_done = epoch AND f.fit_id = t.fit_id;
     SELECT count(*) FILTER (WHERE t.status = 'training') INTO n_live FROM @extschema@.automl_trials t WHERE t.run_id = run;
-    INSERT INTO @extschema@.automl_run_epochs (run_id, epoch, seconds, utilisation, trials)
-    SELECT run, epoch, seconds, sum(h.seconds) / nullif(r.segments * seconds, 0), n_trained
+    -- The epoch's window runs from the previous close (or this attempt's
+    -- start); units of any epoch count with their time inside it, since a
+    -- trial may start its next epoch before the others end this one.
+    w0 := greatest(r.attempt_started_at, (SELECT e.finished_at FROM @extschema@.automl_run_epochs e
+                                             WHERE e.run_id = run AND e.epoch = automl_run_finish_epoch.epoch - 1));
+    w1 := clock_timestamp();
+    INSERT INTO @extschema@.automl_run_epochs (run_id, epoch, seconds, utilisation, trials, finished_at)
+    SELECT run, epoch, extract(epoch FROM w1 - w0),
+           sum(greatest(extract(epoch FROM least(h.finished_at, w1)
+                                - greatest(h.finished_at - make_interval(secs => h.seconds), w0)), 0))
+               / nullif(r.segments * extract(epoch FROM w1 - w0), 0),
+           n_trained, w1
       FROM @extschema@.automl_hops h
-     WHERE h.run_id = run AND h.epoch = automl_run_finish_epoch.epoch AND h.finished_at >= r.attempt_started_at;
+     WHERE h.run_id = run AND h.finished_at >= w0;
     UPDATE @extschema@.automl_runs x
        SET epochs_done = epoch,
            status = CASE WHEN last OR n_live = 0 THEN
@@ -1130,15 +1168,16 @@ BEGIN
     CASE command->>'kind'
     WHEN 'train' THEN
         RETURN @extschema@.automl_run_train((command->>'run')::bigint, (command->>'epoch')::int, (command->>'hop')::int,
-                                            (command->>'segment')::int, (command->>'trial')::int);
+                                            (command->>'segment')::int, (command->>'trial')::int,
+                                            coalesce((command->>'last')::boolean, false));
     WHEN 'validate' THEN
         RETURN @extschema@.automl_run_validate((command->>'run')::bigint, (command->>'epoch')::int,
                                                (command->>'segment')::int, (command->>'trial')::int);
     WHEN 'finish_epoch' THEN
-        RETURN @extschema@.automl_run_finish_epoch((command->>'run')::bigint, (command->>'epoch')::int,
-                                                   (command->>'seconds')::float8);
+        RETURN @extschema@.automl_run_finish_epoch((command->>'run')::bigint, (command->>'epoch')::int);
     WHEN 'fail_trial' THEN
-        RETURN @extschema@.automl_run_fail_trial((command->>'run')::bigint, (command->>'trial')::int, command->>'reason');
+        RETURN @extschema@.automl_run_fail_trial((command->>'run')::bigint, (command->>'trial')::int,
+                                                 (command->>'epoch')::int, command->>'reason');
     WHEN 'load' THEN
         RETURN @extschema@.automl_run_load((command->>'run')::bigint);
     WHEN 'create' THEN

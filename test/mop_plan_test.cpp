@@ -129,6 +129,57 @@ TEST(MopEpochPlan, TrialFailingWhileItsUnitRunsGetsNoMore) {
   EXPECT_EQ(plan.running(), 0);
 }
 
+// Two epochs in flight, as the driver runs them: a trial's units of the
+// next epoch only once it is done with the current one.
+TEST(MopEpochPlan, NextEpochStartsPerTrialInOrder) {
+  for (auto [m, s] : std::vector<std::pair<int, int>>{{4, 2}, {3, 3}, {2, 4}, {6, 3}}) {
+    for (uint32_t seed = 0; seed < 20; ++seed) {
+      SCOPED_TRACE(std::to_string(m) + " trials on " + std::to_string(s) + " segments, timing " + std::to_string(seed));
+      MopSchedule s1(m, s, 7, 1), s2(m, s, 7, 2);
+      MopEpochPlan cur(s1, std::vector<bool>(size_t(m), true), s, {});
+      MopEpochPlan nxt(s2, std::vector<bool>(size_t(m), true), s, {});
+      std::mt19937 rng(seed);
+      struct Run { int epoch; MopUnit unit; };
+      std::vector<std::optional<Run>> running(static_cast<size_t>(s));
+      std::vector<std::vector<int>> visits1(static_cast<size_t>(m)), visits2(static_cast<size_t>(m));
+      std::vector<int> lasts(static_cast<size_t>(m), 0);
+      bool overlapped = false;
+      for (int guard = 0; guard < 10000 && !(cur.Finished() && nxt.Finished()); ++guard) {
+        for (int k = 0; k < s; ++k) {
+          if (running[size_t(k)]) continue;
+          if (auto u = cur.Next(k)) {
+            running[size_t(k)] = Run{1, *u};
+          } else if (auto v = nxt.Next(k, [&](int t) { return cur.TrialDone(t); })) {
+            EXPECT_TRUE(cur.TrialDone(v->trial));
+            overlapped = overlapped || !cur.Finished();
+            running[size_t(k)] = Run{2, *v};
+          }
+        }
+        std::vector<int> busy;
+        for (int k = 0; k < s; ++k)
+          if (running[size_t(k)]) busy.push_back(k);
+        ASSERT_FALSE(busy.empty()) << "stalled";
+        int k = busy[std::uniform_int_distribution<size_t>(0, busy.size() - 1)(rng)];
+        Run r = *running[size_t(k)];
+        running[size_t(k)].reset();
+        if (r.unit.kind == MopUnit::Kind::Train) {
+          (r.epoch == 1 ? visits1 : visits2)[size_t(r.unit.trial)].push_back(r.unit.segment);
+          lasts[size_t(r.unit.trial)] += r.unit.last ? 1 : 0;
+          if (r.unit.last) EXPECT_EQ(int((r.epoch == 1 ? visits1 : visits2)[size_t(r.unit.trial)].size()), s);
+        }
+        (r.epoch == 1 ? cur : nxt).Complete(r.unit);
+      }
+      EXPECT_TRUE(cur.Finished() && nxt.Finished());
+      for (int t = 0; t < m; ++t) {
+        EXPECT_EQ(visits1[size_t(t)], s1.VisitOrder(t));
+        EXPECT_EQ(visits2[size_t(t)], s2.VisitOrder(t));
+        EXPECT_EQ(lasts[size_t(t)], 2) << "one last visit per epoch";
+      }
+      (void)overlapped;
+    }
+  }
+}
+
 TEST(MopEpochPlan, ResumeSkipsCommittedUnits) {
   MopSchedule sched(3, 3, 8, 4);
   std::vector<DoneUnit> done;
@@ -157,12 +208,13 @@ TEST(MopEpochPlan, RefusesHopLogThatSkipsAVisit) {
 TEST(MopRunState, ParsesLoadResult) {
   auto s = ParseMopRunState(
       R"({"run_id": 7, "segments": 2, "validation_segments": 2, "epochs": 3, "epochs_done": 1, "seed": 5,
-          "status": "running", "live": [true, false], "done": [[false, 0, 1], [true, 1, 0]]})");
+          "status": "running", "live": [true, false], "done": [[false, 0, 1, 2], [true, 1, 0, 3]]})");
   EXPECT_EQ(s.run_id, 7);
   EXPECT_EQ(s.live, (std::vector<bool>{true, false}));
   ASSERT_EQ(s.done.size(), 2u);
   EXPECT_TRUE(s.done[1].validate);
   EXPECT_EQ(s.done[0].segment, 1);
+  EXPECT_EQ(s.done[1].epoch, 3);
   EXPECT_THROW(ParseMopRunState("{}"), Error);
   EXPECT_THROW(ParseMopRunState("not json"), Error);
   EXPECT_THROW(ParseMopRunState(
@@ -173,7 +225,7 @@ TEST(MopRunState, ParsesLoadResult) {
 
 TEST(MopRunState, UnitCommandNamesTheUnit) {
   EXPECT_EQ(UnitCommand(3, 2, MopUnit{MopUnit::Kind::Train, 1, 0, 4}),
-            R"({"epoch":2,"hop":4,"kind":"train","run":3,"segment":0,"trial":1})");
+            R"({"epoch":2,"hop":4,"kind":"train","last":false,"run":3,"segment":0,"trial":1})");
   EXPECT_EQ(UnitCommand(3, 2, MopUnit{MopUnit::Kind::Validate, 1, 0, -1}),
             R"({"epoch":2,"kind":"validate","run":3,"segment":0,"trial":1})");
 }

@@ -1,5 +1,7 @@
 // What is left of one epoch of a model hopper run, and what a segment may
-// run next.
+// run next.  A driver keeps two of them: the current epoch and the next one,
+// whose units a trial may start as soon as it is done with the current one
+// (training and validation), so no segment waits for the slowest trial.
 //
 // The schedule (MopSchedule) fixes, for every trial, the order in which it
 // visits the segments in this epoch; the plan only decides *when*.  A segment
@@ -12,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +29,7 @@ struct MopUnit {
   int trial;
   int segment;
   int hop;  // the unit's hop in the schedule (Train); -1 for Validate
+  bool last = false;  // the trial's last visit of the epoch (Train)
 };
 
 // A unit committed before the driver (re)started.
@@ -33,6 +37,7 @@ struct DoneUnit {
   bool validate;
   int trial;
   int segment;
+  int epoch;
 };
 
 // What a driver starts from, as automl_run_load() returns it.
@@ -45,7 +50,7 @@ struct MopRunState {
   uint64_t seed = 0;
   std::string status;
   std::vector<bool> live;       // live[t]: trial t still trains
-  std::vector<DoneUnit> done;   // units of epoch epochs_done + 1 already committed
+  std::vector<DoneUnit> done;   // units of epochs epochs_done + 1 and + 2 already committed
 };
 
 // Throws Error(DataCorrupted) when `json` is not a run description.
@@ -61,14 +66,17 @@ class MopEpochPlan {
   MopEpochPlan(const MopSchedule& schedule, std::vector<bool> live, int validation_segments,
                const std::vector<DoneUnit>& done);
 
-  // The next unit for idle `segment` (now counted as running), or nothing.
-  std::optional<MopUnit> Next(int segment);
+  // The next unit for idle `segment` (now counted as running), or nothing;
+  // with `allowed`, only units of trials t with allowed(t).
+  std::optional<MopUnit> Next(int segment, const std::function<bool(int)>& allowed = nullptr);
   // A running unit finished and was committed.
   void Complete(const MopUnit& unit);
   // Drops the trial's remaining units; its running unit may still complete.
   void FailTrial(int trial);
 
   bool Finished() const { return running_ == 0 && pending_ == 0; }
+  // The trial has nothing left in this epoch, running or pending.
+  bool TrialDone(int trial) const;
   int running() const { return running_; }
   const std::vector<bool>& live() const { return live_; }
 
@@ -78,6 +86,7 @@ class MopEpochPlan {
   std::vector<std::deque<MopUnit>> queue_;    // per trial: training visits left, in hop order
   std::vector<bool> busy_;                    // per trial: a training unit is running
   std::vector<std::vector<bool>> validate_;   // [segment][trial]: evaluation left
+  std::vector<int> validating_;               // per trial: evaluations running
   std::vector<bool> live_;
   int running_ = 0;
   int pending_ = 0;

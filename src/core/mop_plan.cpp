@@ -19,7 +19,7 @@ MopRunState ParseMopRunState(const std::string& json) {
     s.status = j.at("status").get<std::string>();
     for (const auto& l : j.at("live")) s.live.push_back(l.get<bool>());
     for (const auto& d : j.at("done"))
-      s.done.push_back(DoneUnit{d.at(0).get<bool>(), d.at(1).get<int>(), d.at(2).get<int>()});
+      s.done.push_back(DoneUnit{d.at(0).get<bool>(), d.at(1).get<int>(), d.at(2).get<int>(), d.at(3).get<int>()});
     if (s.segments < 1 || s.live.empty() || s.epochs < 1 || s.epochs_done < 0 || s.validation_segments < 0 ||
         s.validation_segments > s.segments)
       throw std::out_of_range("fields out of range");
@@ -37,7 +37,10 @@ std::string UnitCommand(int64_t run_id, int64_t epoch, const MopUnit& unit) {
                       {"epoch", epoch},
                       {"trial", unit.trial},
                       {"segment", unit.segment}};
-  if (unit.kind == MopUnit::Kind::Train) j["hop"] = unit.hop;
+  if (unit.kind == MopUnit::Kind::Train) {
+    j["hop"] = unit.hop;
+    j["last"] = unit.last;
+  }
   return j.dump();
 }
 
@@ -46,6 +49,7 @@ MopEpochPlan::MopEpochPlan(const MopSchedule& schedule, std::vector<bool> live, 
     : queue_(size_t(schedule.models())),
       busy_(size_t(schedule.models()), false),
       validate_(size_t(schedule.segments()), std::vector<bool>(size_t(schedule.models()), false)),
+      validating_(size_t(schedule.models()), 0),
       live_(std::move(live)) {
   if (int(live_.size()) != schedule.models())
     throw Error(ErrorKind::DataCorrupted, "run has " + std::to_string(live_.size()) + " trials, schedule has " +
@@ -88,15 +92,24 @@ MopEpochPlan::MopEpochPlan(const MopSchedule& schedule, std::vector<bool> live, 
     for (bool v : per_segment) pending_ += v ? 1 : 0;
 }
 
-std::optional<MopUnit> MopEpochPlan::Next(int segment) {
+bool MopEpochPlan::TrialDone(int trial) const {
+  auto t = size_t(trial);
+  if (!TrainingDone(trial) || validating_[t] > 0) return false;
+  for (const auto& per_segment : validate_)
+    if (per_segment[t]) return false;
+  return true;
+}
+
+std::optional<MopUnit> MopEpochPlan::Next(int segment, const std::function<bool(int)>& allowed) {
   const MopUnit* best = nullptr;
   for (size_t t = 0; t < queue_.size(); ++t) {
-    if (busy_[t] || queue_[t].empty()) continue;
+    if (busy_[t] || queue_[t].empty() || (allowed && !allowed(int(t)))) continue;
     const MopUnit& u = queue_[t].front();
     if (u.segment == segment && (!best || u.hop < best->hop)) best = &u;
   }
   if (best) {
     MopUnit u = *best;
+    u.last = queue_[size_t(u.trial)].size() == 1;
     busy_[size_t(u.trial)] = true;
     ++running_;
     --pending_;
@@ -104,8 +117,9 @@ std::optional<MopUnit> MopEpochPlan::Next(int segment) {
   }
   auto& v = validate_[size_t(segment)];
   for (size_t t = 0; t < v.size(); ++t) {
-    if (v[t] && TrainingDone(int(t))) {
+    if (v[t] && TrainingDone(int(t)) && (!allowed || allowed(int(t)))) {
       v[t] = false;
+      ++validating_[t];
       ++running_;
       --pending_;
       return MopUnit{MopUnit::Kind::Validate, int(t), segment, -1};
@@ -116,7 +130,10 @@ std::optional<MopUnit> MopEpochPlan::Next(int segment) {
 
 void MopEpochPlan::Complete(const MopUnit& unit) {
   --running_;
-  if (unit.kind == MopUnit::Kind::Validate) return;
+  if (unit.kind == MopUnit::Kind::Validate) {
+    --validating_[size_t(unit.trial)];
+    return;
+  }
   busy_[size_t(unit.trial)] = false;
   auto& q = queue_[size_t(unit.trial)];
   // A failed trial's queue was already emptied.

@@ -12,8 +12,8 @@
 // DriveRun is C++ (CamelCase regime); every PostgreSQL call goes through
 // PgCall, so an ERROR (a cancel included) unwinds the C++ frames before the
 // entry point re-raises it.
-#include <chrono>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,10 +116,12 @@ bool fails_only_the_trial(int sqlerrcode) {
   pg_unreachable();
 }
 
-// What a segment is running.
+// What a segment is running: a unit of an epoch, the closing of an epoch,
+// or other bookkeeping.
 struct Job {
-  enum class What { Idle, Unit, Control } what = What::Idle;
+  enum class What { Idle, Unit, Close, Control } what = What::Idle;
   MopUnit unit{};
+  int epoch = 0;
 };
 
 class Driver {
@@ -153,20 +155,8 @@ class Driver {
     if (st.segments != segments)
       throw Error(ErrorKind::InvalidParameter, "run has " + std::to_string(st.segments) + " segments, not " +
                                                    std::to_string(segments));
-    std::vector<bool> live = st.live;
-    for (int e = st.epochs_done + 1; e <= st.epochs; ++e) {
-      MopSchedule schedule(int(live.size()), segments, st.seed, e);
-      MopEpochPlan plan(schedule, live, st.validation_segments,
-                        e == st.epochs_done + 1 ? st.done : std::vector<DoneUnit>{});
-      auto start = std::chrono::steady_clock::now();
-      RunEpoch(plan, e);
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      auto closed = nlohmann::json::parse(
-          Control(0, Command("finish_epoch", {{"epoch", e}, {"seconds", seconds}})));
-      Notice(closed.at("message").get<std::string>());
-      if (closed.at("finished").get<bool>()) break;
-      live = plan.live();
-    }
+    st_ = st;
+    RunEpochs();
     PgCall([&] { ex_->shutdown(); });
     return ctx_->run_id;
   }
@@ -197,67 +187,114 @@ class Driver {
     ctx_->quiet = false;
   }
 
-  void RunEpoch(MopEpochPlan& plan, int epoch) {
+  // A plan of epoch `epoch` for the trials in `live`, with the units of
+  // that epoch committed before this driver started.
+  std::unique_ptr<MopEpochPlan> Plan(int epoch, const std::vector<bool>& live) const {
+    std::vector<DoneUnit> done;
+    for (const auto& d : st_.done)
+      if (d.epoch == epoch) done.push_back(d);
+    MopSchedule schedule(int(live.size()), st_.segments, st_.seed, epoch);
+    return std::make_unique<MopEpochPlan>(schedule, live, st_.validation_segments, done);
+  }
+
+  // Runs the epochs left.  Two epochs are in flight: a segment with nothing
+  // to do in the current one takes a unit of the next for a trial that is
+  // done with the current one, so no segment idles until the slowest trial
+  // ends the epoch.  Each trial still visits its shards in schedule order.
+  void RunEpochs() {
+    int epoch = st_.epochs_done + 1;
+    std::unique_ptr<MopEpochPlan> cur = Plan(epoch, st_.live);
+    std::unique_ptr<MopEpochPlan> next = epoch < st_.epochs ? Plan(epoch + 1, st_.live) : nullptr;
     std::vector<Job> jobs(size_t(ex_->segments()));
     std::deque<std::string> failures;  // fail_trial units to commit
+    bool closing = false;              // finish_epoch of `epoch` sent
+    bool finished = false;             // the run is over: only wait for what runs
+    auto done_with_current = [&](int t) { return cur->TrialDone(t); };
+    auto recording_failures = [&] {
+      if (!failures.empty()) return true;
+      for (const Job& j : jobs)
+        if (j.what == Job::What::Control) return true;
+      return false;
+    };
     for (;;) {
-      for (int s = 0; s < ex_->segments(); ++s) {
+      for (int s = 0; s < ex_->segments() && !finished; ++s) {
         Job& job = jobs[size_t(s)];
         if (job.what != Job::What::Idle) continue;
         std::string unit;
+        std::optional<MopUnit> u;
         if (!failures.empty()) {
           unit = failures.front();
           failures.pop_front();
           job.what = Job::What::Control;
-        } else if (auto u = plan.Next(s)) {
-          unit = UnitCommand(ctx_->run_id, epoch, *u);
-          job.what = Job::What::Unit;
-          job.unit = *u;
+        } else if (cur->Finished() && !closing && !recording_failures()) {
+          // (a failure of this epoch is committed before the epoch closes)
+          unit = Command("finish_epoch", {{"epoch", epoch}});
+          job.what = Job::What::Close;
+          closing = true;
+        } else if ((u = cur->Next(s))) {
+          job = Job{Job::What::Unit, *u, epoch};
+        } else if (next && (u = next->Next(s, done_with_current))) {
+          job = Job{Job::What::Unit, *u, epoch + 1};
         } else {
           continue;
         }
+        if (job.what == Job::What::Unit) unit = UnitCommand(ctx_->run_id, job.epoch, job.unit);
         PgCall([&] { ex_->submit(s, unit.c_str()); });
       }
       bool busy = false;
       for (const Job& j : jobs) busy = busy || j.what != Job::What::Idle;
       if (!busy) {
-        if (!plan.Finished()) throw Error(ErrorKind::Internal, "hop schedule stalled with units left");
-        return;
+        if (finished) return;
+        throw Error(ErrorKind::Internal, "hop schedule stalled with units left");
       }
       UnitReply r;
       int s = -1;
       PgCall([&] { s = ex_->wait_any(&r); });
       Job job = jobs[size_t(s)];
       jobs[size_t(s)].what = Job::What::Idle;
-      if (job.what == Job::What::Control) {
+      if (job.what != Job::What::Unit) {
         if (!r.ok) PgCall([&] { raise_unit_error(r, s); });
+        if (job.what == Job::What::Control) continue;
+        auto closed = nlohmann::json::parse(r.text);
+        Notice(closed.at("message").get<std::string>());
+        if (closed.at("finished").get<bool>()) {
+          finished = true;
+          continue;
+        }
+        // The next epoch becomes current; its successor starts from the
+        // trials still alive.
+        if (!next) throw Error(ErrorKind::Internal, "epoch closed without a next one");
+        ++epoch;
+        cur = std::move(next);
+        next = epoch < st_.epochs ? Plan(epoch + 1, cur->live()) : nullptr;
+        closing = false;
         continue;
       }
+      MopEpochPlan& plan = job.epoch == epoch ? *cur : *next;
       plan.Complete(job.unit);
+      std::string reason;
       if (r.ok) {
         auto result = nlohmann::json::parse(r.text);
-        if (result.value("failed", false)) FailTrial(plan, job.unit.trial, result.at("reason").get<std::string>(), nullptr);
-        continue;
+        if (!result.value("failed", false)) continue;
+        reason = result.at("reason").get<std::string>();
+      } else {
+        if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
+        reason = std::string(r.text) + (r.detail ? std::string(": ") + r.detail : std::string()) + " (SQLSTATE " +
+                 unpack_sql_state(r.sqlerrcode) + ") in epoch " + std::to_string(job.epoch) + " on segment " +
+                 std::to_string(s);
+        failures.push_back(Command("fail_trial", {{"trial", job.unit.trial}, {"epoch", job.epoch}, {"reason", reason}}));
       }
-      if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
-      std::string reason = std::string(r.text) + (r.detail ? std::string(": ") + r.detail : std::string()) +
-                           " (SQLSTATE " + unpack_sql_state(r.sqlerrcode) + ") in epoch " + std::to_string(epoch) +
-                           " on segment " + std::to_string(s);
-      FailTrial(plan, job.unit.trial, reason, &failures);
+      // A trial failing in the current epoch has no next one either.
+      plan.FailTrial(job.unit.trial);
+      if (job.epoch == epoch && next) next->FailTrial(job.unit.trial);
+      Notice("run " + std::to_string(ctx_->run_id) + ": trial " + std::to_string(job.unit.trial) + " failed: " + reason);
     }
-  }
-
-  // Stops a trial; `failures` receives the unit that records it when the
-  // segment did not already commit that.
-  void FailTrial(MopEpochPlan& plan, int trial, const std::string& reason, std::deque<std::string>* failures) {
-    plan.FailTrial(trial);
-    if (failures) failures->push_back(Command("fail_trial", {{"trial", trial}, {"reason", reason}}));
-    Notice("run " + std::to_string(ctx_->run_id) + ": trial " + std::to_string(trial) + " failed: " + reason);
   }
 
   DriverContext* ctx_;
   const char* schema_;
   SegmentExecutor* ex_ = nullptr;
+  MopRunState st_;
 };
 
 }  // namespace
