@@ -821,7 +821,8 @@ CREATE TABLE automl_trials (
     failed_in_epoch int,                   -- the epoch it failed in (its earlier ones count)
     epochs_done int NOT NULL DEFAULT 0,
     units       int NOT NULL DEFAULT 0,    -- training units committed: each unit checks it moved on by one
-    state       bytea NOT NULL,            -- after the trial's last committed hop
+    state       bytea,                     -- after its last committed hop; NULL when that hop ended an
+                                           -- epoch: the state is then its fit's (automl_fits.state)
     PRIMARY KEY (run_id, trial)
 );
 ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;  -- as automl_fits.state
@@ -979,9 +980,8 @@ END $$;
 
 -- Trains trial `trial` for one sub-epoch on the shard of `segment` and
 -- commits its new state with the hop; after its `last` visit of the epoch
--- the state is also the epoch's state in automl_fits (what validation
--- reads while the trial goes on).  A loss that is not finite fails the
--- trial (its last good state is kept).
+-- the state is the epoch's state in automl_fits.  A loss that is not finite
+-- fails the trial (its last good state is kept).
 CREATE FUNCTION automl_run_train(run bigint, epoch int, hop int, segment int, trial int, last boolean) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
@@ -991,6 +991,8 @@ DECLARE
     tr @extschema@.automl_train_result;
     t0 timestamptz := clock_timestamp();
     why text;
+    cur bytea;
+    st bytea;
 BEGIN
     SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
     -- No row lock for the whole unit (automl_run_finish_epoch updates the
@@ -1000,18 +1002,23 @@ BEGIN
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
+    -- After a trial's last visit of an epoch its state is only in automl_fits.
+    cur := coalesce(t.state, (SELECT f.state FROM @extschema@.automl_fits f WHERE f.fit_id = t.fit_id));
     -- Buffers in a fixed order from an ordered subquery (see automl_fit).
     EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3) r
                       FROM (SELECT buffer FROM %s WHERE segment_id = %s ORDER BY buffer_id) b) s',
                    '@extschema@', r.train_table, segment)
-        INTO tr USING t.state, t.spec, t.params;
+        INTO tr USING cur, t.spec, t.params;
     IF tr.rows > 0 AND (tr.loss IS NULL OR tr.loss IN ('NaN', 'Infinity', '-Infinity')) THEN
         why := format('training loss became %s in epoch %s on segment %s', coalesce(tr.loss::text, 'NaN'), epoch, segment);
         UPDATE @extschema@.automl_trials x SET status = 'failed', reason = why, failed_in_epoch = epoch
          WHERE x.run_id = run AND x.trial = automl_run_train.trial;
-    ELSIF tr.rows > 0 THEN
+    ELSE
+        st := CASE WHEN tr.rows > 0 THEN tr.state ELSE cur END;  -- an empty shard trains nothing
+        -- The epoch's last visit writes the state once, to automl_fits (what
+        -- validation reads while the trial goes on), not to both tables.
         -- automl_trials before automl_fits, as automl_run_finish_epoch: no deadlock.
-        UPDATE @extschema@.automl_trials x SET state = tr.state, units = x.units + 1
+        UPDATE @extschema@.automl_trials x SET state = CASE WHEN last THEN NULL ELSE st END, units = x.units + 1
          WHERE x.run_id = run AND x.trial = automl_run_train.trial AND x.units = t.units AND x.status = 'training';
         IF NOT FOUND THEN
             RAISE EXCEPTION 'trial % of run % changed while it trained on segment %', trial, run, segment
@@ -1019,7 +1026,7 @@ BEGIN
                       HINT = 'Two sessions drove the run at once; resume it with automl_resume().';
         END IF;
         IF last THEN
-            UPDATE @extschema@.automl_fits f SET state = tr.state WHERE f.fit_id = t.fit_id;
+            UPDATE @extschema@.automl_fits f SET state = st WHERE f.fit_id = t.fit_id;
         END IF;
     END IF;
     INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, hop, rows, loss, accuracy, step_seconds, seconds, pid)

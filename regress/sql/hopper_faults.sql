@@ -44,7 +44,7 @@ CREATE FUNCTION hf_same(a bigint, b bigint) RETURNS TABLE (status text, same_sta
                                                           same_metrics boolean, same_units boolean)
 LANGUAGE sql AS $$
     SELECT (SELECT r.status FROM automl_runs r WHERE r.run_id = a),
-           (SELECT bool_and(x.state = y.state) AND count(*) = (SELECT count(*) FROM automl_trials WHERE run_id = b)
+           (SELECT bool_and(x.state IS NOT DISTINCT FROM y.state) AND count(*) = (SELECT count(*) FROM automl_trials WHERE run_id = b)
               FROM automl_trials x JOIN automl_trials y USING (trial) WHERE x.run_id = a AND y.run_id = b),
            (SELECT bool_and(fx.state = fy.state AND fx.epochs_done = fy.epochs_done)
               FROM automl_trials x JOIN automl_trials y USING (trial)
