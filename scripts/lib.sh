@@ -30,7 +30,7 @@ AUTOML_PG_REGRESS="$AUTOML_SYS_PKGLIBDIR/pgxs/src/test/regress/pg_regress"
 
 AUTOML_DEPS=(postgresql-15 postgresql-server-dev-15 libtorch-dev
   libopenblas0-pthread nlohmann-json3-dev googletest libgtest-dev
-  dataset-fashion-mnist cmake g++ make zlib1g-dev python3)
+  dataset-fashion-mnist cmake g++ make zlib1g-dev libisal-dev python3)
 
 automl_log() { printf '==> %s\n' "$*" >&2; }
 automl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

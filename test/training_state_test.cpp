@@ -3,6 +3,7 @@
 // with random (Dropout) and running-statistics (BatchNorm) layers; and any
 // bytes that are not an intact state are rejected with DataCorrupted.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <torch/torch.h>
 
@@ -601,6 +602,15 @@ TEST(StateFormat, ByteReaderBoundsAndCrc) {
   // zlib's CRC-32 check value.
   EXPECT_EQ(Crc32("123456789", 9), 0xCBF43926u);
   EXPECT_EQ(Crc32("", 0), 0u);
+  // The same CRC as zlib's (states written with it stay readable), at any
+  // alignment and length.
+  std::string data(3 * 1024 * 1024 + 7, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = char((i * 2654435761u) >> 13);
+  for (size_t off : {size_t(0), size_t(1), size_t(3), size_t(17)})
+    for (size_t len : {size_t(1), size_t(63), size_t(4096), size_t(1226640), data.size() - 17})
+      EXPECT_EQ(Crc32(data.data() + off, len),
+                uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(data.data() + off), uInt(len))))
+          << "offset " << off << ", length " << len;
 }
 
 }  // namespace

@@ -1,20 +1,13 @@
 #include "pg_automl/byte_io.h"
 
-#include <zlib.h>
+#include <isa-l/crc.h>
 
 namespace pg_automl {
 
+// The CRC-32 of gzip and zlib, from ISA-L: several times faster than zlib's
+// (it checks every training state, 1.2 MB for a small MLP, at each hop).
 uint32_t Crc32(const void* data, size_t size) {
-  // zlib's crc32 takes a uInt length: feed large ranges in pieces.
-  uLong crc = crc32(0L, Z_NULL, 0);
-  auto p = static_cast<const Bytef*>(data);
-  while (size > 0) {
-    uInt n = size > (1u << 30) ? (1u << 30) : uInt(size);
-    crc = crc32(crc, p, n);
-    p += n;
-    size -= n;
-  }
-  return uint32_t(crc);
+  return crc32_gzip_refl(0, static_cast<const unsigned char*>(data), uint64_t(size));
 }
 
 }  // namespace pg_automl
