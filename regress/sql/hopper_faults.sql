@@ -207,4 +207,33 @@ SELECT dblink_disconnect('one') AS one, dblink_disconnect('two') AS two;
 SELECT * FROM hf_same(:ra, :ref);
 SELECT * FROM hf_same(:rb, :ref);
 SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+
+------------------------------------------------------------------------------
+-- Background worker slots taken by another run
+------------------------------------------------------------------------------
+
+-- Two runs of 9 segments do not fit in max_worker_processes = 16: the second
+-- waits a few seconds for slots, then says which setting to raise.  The
+-- first is not disturbed.
+SELECT rows FROM automl_prepare('fm_train', 'hf_wide', 'label', 'image', 250, 9);
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT hf_connect('wide') AS connected;
+SELECT dblink_send_query('wide', 'SELECT count(*) FROM automl_fit_multiple(''hf_wide'', ''[{"model": "hf_mlp", "params": {"batch_size": 5}}]'', 30)') AS sent;
+SELECT hf_started(:last, 1) AS rw \gset
+-- (how many of its segments start first depends on the server's other workers)
+CREATE FUNCTION hf_error_of(q text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, 'process \d+ of', 'process N of');
+END $$;
+SELECT hf_error_of($q$SELECT * FROM automl_fit_multiple('hf_wide', '[{"model": "hf_mlp"}]', 1)$q$) AS second_run;
+SELECT status FROM automl_progress WHERE run_id = :rw;
+SELECT automl_cancel(:rw) AS cancelled;
+SELECT count(*) FROM dblink_get_result('wide', false) AS r(n bigint);
+SELECT dblink_error_message('wide') LIKE '%canceling statement due to user request%' AS cancelled_by_user;
+SELECT dblink_disconnect('wide') AS disconnected;
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
 SELECT 1 AS alive;
