@@ -150,12 +150,11 @@ class Driver {
       Control(0, cmd.dump());
     }
     ctx_->run_id = run_id;
-    MopRunState st = ParseMopRunState(Control(0, Command("load")));
-    if (st.status != "running") PgCall([&] { raise_not_running(run_id, st.status.c_str()); });
-    if (st.segments != segments)
-      throw Error(ErrorKind::InvalidParameter, "run has " + std::to_string(st.segments) + " segments, not " +
+    st_ = ParseMopRunState(Control(0, Command("load")));
+    if (st_.status != "running") PgCall([&] { raise_not_running(run_id, st_.status.c_str()); });
+    if (st_.segments != segments)
+      throw Error(ErrorKind::InvalidParameter, "run has " + std::to_string(st_.segments) + " segments, not " +
                                                    std::to_string(segments));
-    st_ = st;
     RunEpochs();
     PgCall([&] { ex_->shutdown(); });
     return ctx_->run_id;
@@ -202,99 +201,118 @@ class Driver {
   // done with the current one, so no segment idles until the slowest trial
   // ends the epoch.  Each trial still visits its shards in schedule order.
   void RunEpochs() {
-    int epoch = st_.epochs_done + 1;
-    std::unique_ptr<MopEpochPlan> cur = Plan(epoch, st_.live);
-    std::unique_ptr<MopEpochPlan> next = epoch < st_.epochs ? Plan(epoch + 1, st_.live) : nullptr;
-    std::vector<Job> jobs(size_t(ex_->segments()));
-    std::deque<std::string> failures;  // fail_trial units to commit
-    bool closing = false;              // finish_epoch of `epoch` sent
-    bool finished = false;             // the run is over: only wait for what runs
-    auto done_with_current = [&](int t) { return cur->TrialDone(t); };
-    auto recording_failures = [&] {
-      if (!failures.empty()) return true;
-      for (const Job& j : jobs)
-        if (j.what == Job::What::Control) return true;
-      return false;
-    };
+    epoch_ = st_.epochs_done + 1;
+    cur_ = Plan(epoch_, st_.live);
+    next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, st_.live) : nullptr;
+    jobs_.assign(size_t(ex_->segments()), Job{});
     for (;;) {
-      for (int s = 0; s < ex_->segments() && !finished; ++s) {
-        Job& job = jobs[size_t(s)];
-        if (job.what != Job::What::Idle) continue;
-        std::string unit;
-        std::optional<MopUnit> u;
-        if (!failures.empty()) {
-          unit = failures.front();
-          failures.pop_front();
-          job.what = Job::What::Control;
-        } else if (cur->Finished() && !closing && !recording_failures()) {
-          // (a failure of this epoch is committed before the epoch closes)
-          unit = Command("finish_epoch", {{"epoch", epoch}});
-          job.what = Job::What::Close;
-          closing = true;
-        } else if ((u = cur->Next(s))) {
-          job = Job{Job::What::Unit, *u, epoch};
-        } else if (next && (u = next->Next(s, done_with_current))) {
-          job = Job{Job::What::Unit, *u, epoch + 1};
-        } else {
-          continue;
-        }
-        if (job.what == Job::What::Unit) unit = UnitCommand(ctx_->run_id, job.epoch, job.unit);
-        PgCall([&] { ex_->submit(s, unit.c_str()); });
-      }
+      for (int s = 0; s < ex_->segments() && !finished_; ++s)
+        if (jobs_[size_t(s)].what == Job::What::Idle) Dispatch(s);
       bool busy = false;
-      for (const Job& j : jobs) busy = busy || j.what != Job::What::Idle;
+      for (const Job& j : jobs_) busy = busy || j.what != Job::What::Idle;
       if (!busy) {
-        if (finished) return;
+        if (finished_) return;
         throw Error(ErrorKind::Internal, "hop schedule stalled with units left");
       }
       UnitReply r;
       int s = -1;
       PgCall([&] { s = ex_->wait_any(&r); });
-      Job job = jobs[size_t(s)];
-      jobs[size_t(s)].what = Job::What::Idle;
-      if (job.what != Job::What::Unit) {
-        if (!r.ok) PgCall([&] { raise_unit_error(r, s); });
-        if (job.what == Job::What::Control) continue;
-        auto closed = nlohmann::json::parse(r.text);
-        Notice(closed.at("message").get<std::string>());
-        if (closed.at("finished").get<bool>()) {
-          finished = true;
-          continue;
-        }
-        // The next epoch becomes current; its successor starts from the
-        // trials still alive.
-        if (!next) throw Error(ErrorKind::Internal, "epoch closed without a next one");
-        ++epoch;
-        cur = std::move(next);
-        next = epoch < st_.epochs ? Plan(epoch + 1, cur->live()) : nullptr;
-        closing = false;
+      Job job = jobs_[size_t(s)];
+      jobs_[size_t(s)].what = Job::What::Idle;
+      if (job.what == Job::What::Unit) {
+        OnUnitDone(job, r, s);
         continue;
       }
-      MopEpochPlan& plan = job.epoch == epoch ? *cur : *next;
-      plan.Complete(job.unit);
-      std::string reason;
-      if (r.ok) {
-        auto result = nlohmann::json::parse(r.text);
-        if (!result.value("failed", false)) continue;
-        reason = result.at("reason").get<std::string>();
-      } else {
-        if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
-        reason = std::string(r.text) + (r.detail ? std::string(": ") + r.detail : std::string()) + " (SQLSTATE " +
-                 unpack_sql_state(r.sqlerrcode) + ") in epoch " + std::to_string(job.epoch) + " on segment " +
-                 std::to_string(s);
-        failures.push_back(Command("fail_trial", {{"trial", job.unit.trial}, {"epoch", job.epoch}, {"reason", reason}}));
-      }
-      // A trial failing in the current epoch has no next one either.
-      plan.FailTrial(job.unit.trial);
-      if (job.epoch == epoch && next) next->FailTrial(job.unit.trial);
-      Notice("run " + std::to_string(ctx_->run_id) + ": trial " + std::to_string(job.unit.trial) + " failed: " + reason);
+      if (!r.ok) PgCall([&] { raise_unit_error(r, s); });
+      if (job.what == Job::What::Close) OnEpochClosed(r.text);
     }
+  }
+
+  // Gives idle segment `s` its next job, if there is one: failures to
+  // record first, then closing a finished epoch, then units of the current
+  // epoch, then units of the next.
+  void Dispatch(int s) {
+    Job& job = jobs_[size_t(s)];
+    std::string unit;
+    std::optional<MopUnit> u;
+    if (!failures_.empty()) {
+      unit = failures_.front();
+      failures_.pop_front();
+      job.what = Job::What::Control;
+    } else if (cur_->Finished() && !closing_ && !RecordingFailures()) {
+      // (a failure of this epoch is committed before the epoch closes)
+      unit = Command("finish_epoch", {{"epoch", epoch_}});
+      job.what = Job::What::Close;
+      closing_ = true;
+    } else if ((u = cur_->Next(s))) {
+      job = Job{Job::What::Unit, *u, epoch_};
+    } else if (next_ && (u = next_->Next(s, [&](int t) { return cur_->TrialDone(t); }))) {
+      job = Job{Job::What::Unit, *u, epoch_ + 1};
+    } else {
+      return;
+    }
+    if (job.what == Job::What::Unit) unit = UnitCommand(ctx_->run_id, job.epoch, job.unit);
+    PgCall([&] { ex_->submit(s, unit.c_str()); });
+  }
+
+  bool RecordingFailures() const {
+    if (!failures_.empty()) return true;
+    for (const Job& j : jobs_)
+      if (j.what == Job::What::Control) return true;
+    return false;
+  }
+
+  // The epoch close committed: print its progress line; the next epoch
+  // becomes current and its successor starts from the trials still alive.
+  void OnEpochClosed(const char* reply) {
+    auto closed = nlohmann::json::parse(reply);
+    Notice(closed.at("message").get<std::string>());
+    if (closed.at("finished").get<bool>()) {
+      finished_ = true;
+      return;
+    }
+    if (!next_) throw Error(ErrorKind::Internal, "epoch closed without a next one");
+    ++epoch_;
+    cur_ = std::move(next_);
+    next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, cur_->live()) : nullptr;
+    closing_ = false;
+  }
+
+  // A unit ended on segment `s`: committed, failed its trial (a loss that
+  // is not finite, committed by the unit), or rolled back by an error that
+  // either fails only the trial (recorded by a fail_trial unit) or the run.
+  void OnUnitDone(const Job& job, const UnitReply& r, int s) {
+    MopEpochPlan& plan = job.epoch == epoch_ ? *cur_ : *next_;
+    plan.Complete(job.unit);
+    std::string reason;
+    if (r.ok) {
+      auto result = nlohmann::json::parse(r.text);
+      if (!result.value("failed", false)) return;
+      reason = result.at("reason").get<std::string>();
+    } else {
+      if (!fails_only_the_trial(r.sqlerrcode)) PgCall([&] { raise_unit_error(r, s); });
+      reason = std::string(r.text) + (r.detail ? std::string(": ") + r.detail : std::string()) + " (SQLSTATE " +
+               unpack_sql_state(r.sqlerrcode) + ") in epoch " + std::to_string(job.epoch) + " on segment " +
+               std::to_string(s);
+      failures_.push_back(Command("fail_trial", {{"trial", job.unit.trial}, {"epoch", job.epoch}, {"reason", reason}}));
+    }
+    // A trial failing in the current epoch has no next one either.
+    plan.FailTrial(job.unit.trial);
+    if (job.epoch == epoch_ && next_) next_->FailTrial(job.unit.trial);
+    Notice("run " + std::to_string(ctx_->run_id) + ": trial " + std::to_string(job.unit.trial) + " failed: " + reason);
   }
 
   DriverContext* ctx_;
   const char* schema_;
   SegmentExecutor* ex_ = nullptr;
   MopRunState st_;
+  // The epochs in flight (RunEpochs).
+  int epoch_ = 0;
+  std::unique_ptr<MopEpochPlan> cur_, next_;
+  std::vector<Job> jobs_;              // per segment
+  std::deque<std::string> failures_;   // fail_trial units to commit
+  bool closing_ = false;               // finish_epoch of epoch_ sent
+  bool finished_ = false;              // the run is over: only wait for what runs
 };
 
 }  // namespace
