@@ -1168,10 +1168,17 @@ END $$;
 CREATE FUNCTION automl_run_unit(command jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF command IS NULL THEN
+        RAISE EXCEPTION 'unit command must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     -- Names the run in pg_stat_activity (automl_resume waits for a run's
     -- last segments to be gone).
     PERFORM set_config('application_name', format('pg_automl run %s segment %s', command->>'run',
                                                   coalesce(command->>'segment', '0')), false);
+    IF command->>'kind' IS DISTINCT FROM 'create' AND NOT EXISTS
+           (SELECT 1 FROM @extschema@.automl_runs r WHERE r.run_id = (command->>'run')::bigint) THEN
+        RAISE EXCEPTION 'run % does not exist', command->>'run' USING ERRCODE = 'undefined_object';
+    END IF;
     CASE command->>'kind'
     WHEN 'train' THEN
         RETURN @extschema@.automl_run_train((command->>'run')::bigint, (command->>'epoch')::int, (command->>'hop')::int,

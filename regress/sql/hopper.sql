@@ -278,4 +278,11 @@ SELECT automl_mop_run(NULL, 2);
 :sqlstate
 SELECT automl_mop_run('{"kind": "train", "run": 1, "trial": 0}', 2);
 :sqlstate
+-- So does the segments' entry point.
+SELECT automl_run_unit('{"kind": "train", "run": -1, "epoch": 1, "hop": 0, "segment": 0, "trial": 0}');
+:sqlstate
+SELECT automl_run_unit(format('{"kind": "teach", "run": %s}', :run)::jsonb);
+:sqlstate
+SELECT automl_run_unit(NULL);
+:sqlstate
 SELECT 1 AS alive;
