@@ -116,13 +116,18 @@ bool fails_only_the_trial(int sqlerrcode) {
   pg_unreachable();
 }
 
-// What a segment is running: a unit of an epoch, the closing of an epoch,
-// or other bookkeeping.
+// What a segment runs: a unit of an epoch, the closing of an epoch, or
+// other bookkeeping.
 struct Job {
-  enum class What { Idle, Unit, Close, Control } what = What::Idle;
+  enum class What { Unit, Close, Control } what = What::Unit;
   MopUnit unit{};
   int epoch = 0;
 };
+
+// Jobs a segment holds: the one it runs and one queued behind it, so it
+// goes from unit to unit without waiting for the driver (a deeper queue
+// would only commit units to segments earlier than needed).
+constexpr size_t kQueueDepth = 2;
 
 class Driver {
  public:
@@ -204,12 +209,15 @@ class Driver {
     epoch_ = st_.epochs_done + 1;
     cur_ = Plan(epoch_, st_.live);
     next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, st_.live) : nullptr;
-    jobs_.assign(size_t(ex_->segments()), Job{});
+    jobs_.assign(size_t(ex_->segments()), {});
     for (;;) {
-      for (int s = 0; s < ex_->segments() && !finished_; ++s)
-        if (jobs_[size_t(s)].what == Job::What::Idle) Dispatch(s);
+      // Idle segments first: bookkeeping jobs should not wait behind a unit.
+      for (size_t depth = 1; depth <= kQueueDepth; ++depth)
+        for (int s = 0; s < ex_->segments() && !finished_; ++s)
+          while (jobs_[size_t(s)].size() < depth && Dispatch(s)) {
+          }
       bool busy = false;
-      for (const Job& j : jobs_) busy = busy || j.what != Job::What::Idle;
+      for (const auto& q : jobs_) busy = busy || !q.empty();
       if (!busy) {
         if (finished_) return;
         throw Error(ErrorKind::Internal, "hop schedule stalled with units left");
@@ -217,8 +225,8 @@ class Driver {
       UnitReply r;
       int s = -1;
       PgCall([&] { s = ex_->wait_any(&r); });
-      Job job = jobs_[size_t(s)];
-      jobs_[size_t(s)].what = Job::What::Idle;
+      Job job = jobs_[size_t(s)].front();
+      jobs_[size_t(s)].pop_front();
       if (job.what == Job::What::Unit) {
         OnUnitDone(job, r, s);
         continue;
@@ -228,11 +236,13 @@ class Driver {
     }
   }
 
-  // Gives idle segment `s` its next job, if there is one: failures to
-  // record first, then closing a finished epoch, then units of the current
-  // epoch, then units of the next.
-  void Dispatch(int s) {
-    Job& job = jobs_[size_t(s)];
+  // Queues segment `s`'s next job, if there is one, and says whether it did:
+  // failures to record first, then closing a finished epoch, then units of
+  // the current epoch, then units of the next.  A unit queued behind a
+  // running one is not ready any sooner, only its dispatch is: its trial's
+  // next shard is this segment's, and the plan holds the trial as busy.
+  bool Dispatch(int s) {
+    Job job;
     std::string unit;
     std::optional<MopUnit> u;
     if (!failures_.empty()) {
@@ -249,16 +259,19 @@ class Driver {
     } else if (next_ && (u = next_->Next(s, [&](int t) { return cur_->TrialDone(t); }))) {
       job = Job{Job::What::Unit, *u, epoch_ + 1};
     } else {
-      return;
+      return false;
     }
     if (job.what == Job::What::Unit) unit = UnitCommand(ctx_->run_id, job.epoch, job.unit);
     PgCall([&] { ex_->submit(s, unit.c_str()); });
+    jobs_[size_t(s)].push_back(job);
+    return true;
   }
 
   bool RecordingFailures() const {
     if (!failures_.empty()) return true;
-    for (const Job& j : jobs_)
-      if (j.what == Job::What::Control) return true;
+    for (const auto& q : jobs_)
+      for (const Job& j : q)
+        if (j.what == Job::What::Control) return true;
     return false;
   }
 
@@ -309,7 +322,7 @@ class Driver {
   // The epochs in flight (RunEpochs).
   int epoch_ = 0;
   std::unique_ptr<MopEpochPlan> cur_, next_;
-  std::vector<Job> jobs_;              // per segment
+  std::vector<std::deque<Job>> jobs_;  // per segment: the one it runs, then the queued one
   std::deque<std::string> failures_;   // fail_trial units to commit
   bool closing_ = false;               // finish_epoch of epoch_ sent
   bool finished_ = false;              // the run is over: only wait for what runs

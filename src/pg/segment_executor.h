@@ -5,7 +5,9 @@
 // run (segment_workers.cpp); a Greenplum/Cloudberry executor would run the
 // same units on MPP segments, next to the shards, and nothing else changes.
 // A unit is a JSON command that automl_run_unit() understands; a segment
-// runs it in its own transaction and commits before it replies.
+// runs it in its own transaction and commits before it replies.  Units sent
+// to a busy segment queue up and run in order, so a segment can start its
+// next unit the moment it commits one.
 //
 // All methods are in the PostgreSQL regime: they may ereport.
 #pragma once
@@ -29,9 +31,10 @@ struct UnitReply {
 class SegmentExecutor {
  public:
   virtual int segments() const = 0;
-  // Sends `unit` to an idle segment.
+  // Sends `unit` to a segment, behind the units it has not answered yet.
   virtual void submit(int segment, const char* unit) = 0;
-  // Waits (interruptibly) until a busy segment replies; returns that segment.
+  // Waits (interruptibly) until a segment answers its oldest unit; returns
+  // that segment.
   virtual int wait_any(UnitReply* reply) = 0;
   // Ends the segments' work and waits until they are gone.
   virtual void shutdown() = 0;

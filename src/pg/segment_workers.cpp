@@ -101,7 +101,7 @@ void terminate_segments(dsm_segment*, Datum arg) {
 struct Slot {
   shm_mq_handle* to_worker;
   shm_mq_handle* from_worker;
-  bool busy;
+  int pending;  // units sent and not yet answered
 };
 
 class BgworkerExecutor final : public SegmentExecutor {
@@ -114,18 +114,18 @@ class BgworkerExecutor final : public SegmentExecutor {
   void submit(int segment, const char* unit) override {
     Slot& s = slots_[segment];
     if (send_message(s.to_worker, strlen(unit), unit) != SHM_MQ_SUCCESS) segment_gone(segment);
-    s.busy = true;
+    ++s.pending;
   }
 
   int wait_any(UnitReply* reply) override {
     for (;;) {
       for (int k = 0; k < n_; ++k) {
-        if (!slots_[k].busy) continue;
+        if (slots_[k].pending == 0) continue;
         Size len;
         void* data;
         shm_mq_result r = shm_mq_receive(slots_[k].from_worker, &len, &data, true);
         if (r == SHM_MQ_SUCCESS) {
-          slots_[k].busy = false;
+          --slots_[k].pending;
           parse_reply(static_cast<const char*>(data), len, reply);
           return k;
         }
