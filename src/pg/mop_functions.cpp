@@ -211,11 +211,9 @@ class Driver {
     next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, st_.live) : nullptr;
     jobs_.assign(size_t(ex_->segments()), {});
     for (;;) {
-      // Idle segments first: bookkeeping jobs should not wait behind a unit.
-      for (size_t depth = 1; depth <= kQueueDepth; ++depth)
-        for (int s = 0; s < ex_->segments() && !finished_; ++s)
-          while (jobs_[size_t(s)].size() < depth && Dispatch(s)) {
-          }
+      for (int s = 0; s < ex_->segments() && !finished_; ++s)
+        while (jobs_[size_t(s)].size() < kQueueDepth && Dispatch(s)) {
+        }
       bool busy = false;
       for (const auto& q : jobs_) busy = busy || !q.empty();
       if (!busy) {
@@ -236,27 +234,30 @@ class Driver {
     }
   }
 
-  // Queues segment `s`'s next job, if there is one, and says whether it did:
-  // failures to record first, then closing a finished epoch, then units of
-  // the current epoch, then units of the next.  A unit queued behind a
-  // running one is not ready any sooner, only its dispatch is: its trial's
-  // next shard is this segment's, and the plan holds the trial as busy.
+  // Queues segment `s`'s next job, if there is one, and says whether it did.
+  // An idle segment takes failures to record first, then closing a finished
+  // epoch, then units of the current epoch, then units of the next.  A busy
+  // one queues only a unit of the current epoch behind the one it runs: a
+  // queued unit is not ready any sooner (its trial's next shard is this
+  // segment's, and the plan holds the trial as busy), and the segment that
+  // ends an epoch's last unit is then idle to close it at once.
   bool Dispatch(int s) {
+    bool idle = jobs_[size_t(s)].empty();
     Job job;
     std::string unit;
     std::optional<MopUnit> u;
-    if (!failures_.empty()) {
+    if (idle && !failures_.empty()) {
       unit = failures_.front();
       failures_.pop_front();
       job.what = Job::What::Control;
-    } else if (cur_->Finished() && !closing_ && !RecordingFailures()) {
+    } else if (idle && cur_->Finished() && !closing_ && !RecordingFailures()) {
       // (a failure of this epoch is committed before the epoch closes)
       unit = Command("finish_epoch", {{"epoch", epoch_}});
       job.what = Job::What::Close;
       closing_ = true;
     } else if ((u = cur_->Next(s))) {
       job = Job{Job::What::Unit, *u, epoch_};
-    } else if (next_ && (u = next_->Next(s, [&](int t) { return cur_->TrialDone(t); }))) {
+    } else if (idle && next_ && (u = next_->Next(s, [&](int t) { return cur_->TrialDone(t); }))) {
       job = Job{Job::What::Unit, *u, epoch_ + 1};
     } else {
       return false;
