@@ -522,6 +522,16 @@ BEGIN
     RETURN info;
 END $$;
 
+-- Which automl_prepare() call wrote a table: a run records it for both of
+-- its tables, and a resumed run must read the very same buffers.
+CREATE FUNCTION automl_prepared_key(info automl_prepared) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN info.output_table IS NOT NULL THEN
+           -- (in UTC: segments and callers may differ in TimeZone)
+           jsonb_build_object('created_at', info.created_at AT TIME ZONE 'UTC', 'seed', info.seed, 'buffer_size', info.buffer_size,
+                              'segments', info.segments, 'rows', info.rows) END
+$$;
+
 -- Errors unless `other` holds data a model trained on `base` can read.
 CREATE FUNCTION automl_check_compatible(base automl_prepared, other automl_prepared, base_name text DEFAULT NULL)
 RETURNS void
@@ -793,9 +803,12 @@ CREATE TABLE automl_runs (
     method             text NOT NULL DEFAULT 'fit_multiple',
     train_table        text NOT NULL,     -- schema-qualified names as they were at the start
     validation_table   text,
+    train_prepared     jsonb NOT NULL,    -- which automl_prepare() wrote them (automl_prepared_key())
+    validation_prepared jsonb,
     task               text NOT NULL,
     segments           int NOT NULL,
     validation_segments int NOT NULL DEFAULT 0,
+    trials             int NOT NULL,      -- automl_trials numbers them 0 .. trials - 1
     epochs             int NOT NULL,
     seed               bigint NOT NULL,
     top_k              int NOT NULL,
@@ -812,7 +825,7 @@ COMMENT ON TABLE automl_runs IS 'Model selection runs (automl_fit_multiple()); s
 CREATE TABLE automl_trials (
     run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
     trial       int NOT NULL,              -- position in the run's configurations, from 0
-    fit_id      bigint NOT NULL UNIQUE REFERENCES automl_fits ON DELETE CASCADE,
+    fit_id      bigint NOT NULL UNIQUE REFERENCES automl_fits,  -- delete the run before its fits
     model_name  text NOT NULL,
     params      jsonb NOT NULL,
     spec        jsonb NOT NULL,            -- the architecture as it was at the start
@@ -925,11 +938,22 @@ BEGIN
     IF command->>'validation' IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(command->>'validation');
     END IF;
+    -- automl_fit_multiple() checked what users pass; this checks what the
+    -- driver adds, for direct calls.
+    IF jsonb_typeof(command->'trials') IS DISTINCT FROM 'array' OR jsonb_array_length(command->'trials') = 0 THEN
+        RAISE EXCEPTION 'a run needs a non-empty array of trials' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF jsonb_typeof(command->'epochs') IS DISTINCT FROM 'number' OR (command->>'epochs')::numeric < 1 THEN
+        RAISE EXCEPTION 'a run needs at least one epoch' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF (command->>'segments')::int IS DISTINCT FROM tinfo.segments THEN
+        RAISE EXCEPTION 'a run of "%" needs % segments, not %', command->>'train', tinfo.segments, command->>'segments'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- The driver reserved the id and holds the run's lock already.
-    INSERT INTO @extschema@.automl_runs (run_id, train_table, validation_table, task, segments, validation_segments,
-                                         epochs, seed, top_k)
+    INSERT INTO @extschema@.automl_runs (run_id, train_table, validation_table, train_prepared, validation_prepared,
+                                         task, segments, validation_segments, trials, epochs, seed, top_k)
     VALUES ((command->>'run_id')::bigint, command->>'train', command->>'validation',
-            tinfo.task, tinfo.segments, coalesce(vinfo.segments, 0),
+            @extschema@.automl_prepared_key(tinfo), @extschema@.automl_prepared_key(vinfo),
+            tinfo.task, tinfo.segments, coalesce(vinfo.segments, 0), jsonb_array_length(command->'trials'),
             (command->>'epochs')::int, (command->>'seed')::bigint, (command->>'top_k')::int)
     RETURNING run_id INTO id;
     FOR cfg IN SELECT value FROM jsonb_array_elements(command->'trials') LOOP
@@ -967,7 +991,19 @@ DECLARE
     r @extschema@.automl_runs;
 BEGIN
     UPDATE @extschema@.automl_runs x SET attempts = x.attempts + 1, attempt_started_at = clock_timestamp()
-     WHERE x.run_id = run RETURNING * INTO STRICT r;
+     WHERE x.run_id = run AND x.status = 'running' RETURNING * INTO r;
+    IF NOT FOUND THEN
+        SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+        RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- The planner numbers trials by position: every one must be there.
+    IF (SELECT count(*) FROM @extschema@.automl_trials t WHERE t.run_id = run) <> r.trials THEN
+        RAISE EXCEPTION 'run % cannot go on: some of its trials were deleted', run
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It has %s trials; automl_trials holds %s of them.', r.trials,
+                                  (SELECT count(*) FROM @extschema@.automl_trials t WHERE t.run_id = run)),
+                  HINT = format('Delete the run (DELETE FROM @extschema@.automl_runs WHERE run_id = %s) and start a new one.', run);
+    END IF;
     RETURN jsonb_build_object(
         'run_id', r.run_id, 'segments', r.segments, 'validation_segments', least(r.validation_segments, r.segments),
         'epochs', r.epochs, 'epochs_done', r.epochs_done, 'seed', r.seed, 'status', r.status,
@@ -976,6 +1012,37 @@ BEGIN
         'done', (SELECT coalesce(jsonb_agg(jsonb_build_array(h.kind = 'validate', h.trial, h.segment, h.epoch)
                                            ORDER BY h.epoch, h.kind, h.trial, h.hop), '[]')
                    FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch IN (r.epochs_done + 1, r.epochs_done + 2)));
+END $$;
+
+-- The trial a unit of a running run works on, after checking the unit's
+-- arguments (units come from the driver; this guards direct calls).
+CREATE FUNCTION automl_run_unit_trial(run bigint, epoch int, segment int, trial int) RETURNS automl_trials
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
+    t @extschema@.automl_trials;
+BEGIN
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist', run USING ERRCODE = 'undefined_object';
+    ELSIF r.status <> 'running' THEN
+        RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
+    ELSIF epoch IS NULL OR epoch < 1 OR epoch > r.epochs THEN
+        RAISE EXCEPTION 'epoch % is not an epoch of run % (1 to %)', epoch, run, r.epochs
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSIF segment IS NULL OR segment < 0 OR segment >= r.segments THEN
+        RAISE EXCEPTION 'segment % is not a segment of run % (0 to %)', segment, run, r.segments - 1
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_unit_trial.trial;
+    IF NOT FOUND AND trial >= 0 AND trial < r.trials THEN
+        RAISE EXCEPTION 'trial % of run % was deleted', trial, run USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = format('The run cannot go on: delete it (DELETE FROM @extschema@.automl_runs WHERE run_id = %s) and start a new one.', run);
+    ELSIF NOT FOUND THEN
+        RAISE EXCEPTION 'trial % of run % does not exist', trial, run USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN t;
 END $$;
 
 -- Trains trial `trial` for one sub-epoch on the shard of `segment` and
@@ -994,11 +1061,11 @@ DECLARE
     cur bytea;
     st bytea;
 BEGIN
-    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
     -- No row lock for the whole unit (automl_run_finish_epoch updates the
     -- row meanwhile); the driver runs one unit of a trial at a time, and the
     -- update below checks that nothing else moved the trial on.
-    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_train.trial;
+    t := @extschema@.automl_run_unit_trial(run, epoch, segment, trial);
+    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
@@ -1020,7 +1087,12 @@ BEGIN
         -- automl_trials before automl_fits, as automl_run_finish_epoch: no deadlock.
         UPDATE @extschema@.automl_trials x SET state = CASE WHEN last THEN NULL ELSE st END, units = x.units + 1
          WHERE x.run_id = run AND x.trial = automl_run_train.trial AND x.units = t.units AND x.status = 'training';
-        IF NOT FOUND THEN
+        IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM @extschema@.automl_trials x
+                                      WHERE x.run_id = run AND x.trial = automl_run_train.trial) THEN
+            RAISE EXCEPTION 'trial % of run % was deleted while it trained on segment %', trial, run, segment
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('The run cannot go on: delete it (DELETE FROM @extschema@.automl_runs WHERE run_id = %s) and start a new one.', run);
+        ELSIF NOT FOUND THEN
             RAISE EXCEPTION 'trial % of run % changed while it trained on segment %', trial, run, segment
                 USING ERRCODE = 'serialization_failure',
                       HINT = 'Two sessions drove the run at once; resume it with automl_resume().';
@@ -1046,8 +1118,8 @@ DECLARE
     ev @extschema@.automl_eval_result;
     t0 timestamptz := clock_timestamp();
 BEGIN
+    t := @extschema@.automl_run_unit_trial(run, epoch, segment, trial);
     SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
-    SELECT * INTO STRICT t FROM @extschema@.automl_trials x WHERE x.run_id = run AND x.trial = automl_run_validate.trial;
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
@@ -1068,6 +1140,10 @@ CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, epoch int, reason t
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 BEGIN
+    IF reason IS NULL THEN
+        RAISE EXCEPTION 'a failed trial needs a reason' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM @extschema@.automl_run_unit_trial(run, epoch, 0, trial);
     UPDATE @extschema@.automl_trials x SET status = 'failed', reason = automl_run_fail_trial.reason, failed_in_epoch = epoch
      WHERE x.run_id = run AND x.trial = automl_run_fail_trial.trial AND x.status = 'training';
     RETURN jsonb_build_object('failed', true);
@@ -1090,7 +1166,10 @@ DECLARE
     msg text;
 BEGIN
     SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run FOR UPDATE;
-    IF r.epochs_done <> epoch - 1 THEN
+    IF r.status <> 'running' THEN
+        RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF r.epochs_done <> epoch - 1 OR epoch > r.epochs THEN
         RAISE EXCEPTION 'run % has completed % epochs; cannot close epoch %', run, r.epochs_done, epoch
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -1222,21 +1301,35 @@ LANGUAGE sql STABLE AS $$
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
 $$;
 
--- Errors unless every shard of `info` holds at least one buffer: a segment
--- without data would hold every model for a hop and train nothing.
-CREATE FUNCTION automl_check_shards(info automl_prepared) RETURNS void
+-- Errors unless the shards of `info` hold the buffers automl_prepare()
+-- wrote, and (unless `allow_empty`) each at least one: a run trains on
+-- exactly those, and a segment without data would hold a model for a hop
+-- and train nothing.
+CREATE FUNCTION automl_check_shards(info automl_prepared, allow_empty boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    missing int;
+    bad record;
+    n bigint;
 BEGIN
-    EXECUTE format('SELECT min(k) FROM generate_series(0, %s - 1) k
-                     WHERE NOT EXISTS (SELECT 1 FROM %s WHERE segment_id = k)', info.segments, info.output_table)
-        INTO missing;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'segment % of "%" holds no buffers', missing, info.output_table
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Prepare the table again with automl_prepare(..., overwrite => true).';
+    EXECUTE format('SELECT k, coalesce(c.n, 0) AS n, $1[k + 1]::bigint AS written
+                      FROM generate_series(0, %s - 1) k
+                      LEFT JOIN (SELECT segment_id, count(*) AS n FROM %s GROUP BY segment_id) c ON c.segment_id = k
+                     WHERE coalesce(c.n, 0) IS DISTINCT FROM $1[k + 1]::bigint OR (NOT $2 AND c.n IS NULL)
+                     ORDER BY k LIMIT 1', info.segments, info.output_table)
+        INTO bad USING info.segment_buffers, allow_empty;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN;
     END IF;
+    IF bad.n IS DISTINCT FROM bad.written THEN
+        RAISE EXCEPTION 'segment % of "%" holds % buffers, but automl_prepare() wrote %',
+            bad.k, info.output_table, bad.n, coalesce(bad.written, 0)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'The table was changed after automl_prepare(): prepare it again with automl_prepare(..., overwrite => true).';
+    END IF;
+    RAISE EXCEPTION 'segment % of "%" holds no buffers', bad.k, info.output_table
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'Prepare it with fewer segments, or from more rows.';
 END $$;
 
 -- Errors unless the transaction can see what segment processes commit.
@@ -1248,6 +1341,63 @@ BEGIN
             USING ERRCODE = 'active_sql_transaction',
                   DETAIL = 'Segment processes commit every hop in their own transactions.',
                   HINT = 'Run it in a read committed transaction (see default_transaction_isolation).';
+    END IF;
+END $$;
+
+-- Errors unless segment processes can work beside the caller's transaction.
+-- They see only what is committed and wait for this transaction's locks:
+-- on rows of the pg_automl catalog it wrote, or on the run's tables.
+CREATE FUNCTION automl_check_caller(tables regclass[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    held record;
+BEGIN
+    SELECT l.relation::regclass AS rel, l.mode INTO held
+      FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
+     WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+       AND c.relkind IN ('r', 'p')
+       AND ((c.relnamespace = '@extschema@'::regnamespace AND c.relname LIKE 'automl\_%' AND l.mode <> 'AccessShareLock')
+            OR (l.mode = 'AccessExclusiveLock'
+                AND c.oid IN (SELECT p.relid FROM unnest(tables) t, pg_catalog.pg_partition_tree(t) p)))
+     ORDER BY array_position(ARRAY['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock',
+                                   'ShareUpdateExclusiveLock', 'RowExclusiveLock', 'RowShareLock'], l.mode), c.relname
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a model hopper run cannot start in a transaction that holds % on "%"', held.mode, held.rel
+            USING ERRCODE = 'active_sql_transaction',
+                  DETAIL = 'Segment processes work in their own transactions: they see only committed data and would wait for this transaction''s locks.',
+                  HINT = 'Commit (or roll back) first, then start the run in a new transaction.';
+    END IF;
+END $$;
+
+-- Errors unless the current role may write what the segments of a run
+-- write (they run as this role).
+CREATE FUNCTION automl_check_privileges() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(format('%s on %s', x.privileges, x.obj), '; ' ORDER BY x.obj) INTO missing
+      FROM (SELECT t AS obj, string_agg(p, ', ' ORDER BY p) AS privileges
+              FROM unnest(ARRAY['automl_runs', 'automl_trials', 'automl_hops', 'automl_run_epochs',
+                                'automl_fits', 'automl_fit_epochs']) t,
+                   unnest(ARRAY['INSERT', 'UPDATE']) p
+             WHERE NOT pg_catalog.has_table_privilege(format('@extschema@.%I', t), p)
+             GROUP BY t
+            UNION ALL
+            SELECT q, 'USAGE'
+              FROM unnest(ARRAY['automl_runs_run_id_seq', 'automl_fits_fit_id_seq']) q
+             WHERE NOT pg_catalog.has_sequence_privilege(format('@extschema@.%I', q), 'USAGE')) x;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'role "%" may not write the model selection catalog', current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Missing: %s.', missing),
+                  HINT = format('The extension''s owner can grant them: GRANT INSERT, UPDATE ON @extschema@.automl_runs, '
+                                '@extschema@.automl_trials, @extschema@.automl_hops, @extschema@.automl_run_epochs, '
+                                '@extschema@.automl_fits, @extschema@.automl_fit_epochs TO %1$I; GRANT USAGE ON SEQUENCE '
+                                '@extschema@.automl_runs_run_id_seq, @extschema@.automl_fits_fit_id_seq TO %1$I;',
+                                current_user);
     END IF;
 END $$;
 
@@ -1273,12 +1423,16 @@ SELECT r.run_id,
        CASE WHEN r.status = 'running' AND NOT automl_run_is_driven(r.run_id) THEN 'interrupted' ELSE r.status END AS status,
        least(r.epochs_done + 1, r.epochs) AS epoch,
        r.epochs,
-       -- Units run as soon as they can, not hop by hop: hops' worth of units done.
+       -- Units run as soon as they can, not hop by hop: hops' worth of units
+       -- done by the trials still training (an epoch of L of them on S
+       -- segments is max(L, S) hops of min(L, S) units).
        CASE WHEN r.status <> 'running' THEN greatest(tr.total, r.segments)
-            ELSE (SELECT count(*)::int FROM automl_hops h
-                   WHERE h.run_id = r.run_id AND h.epoch = r.epochs_done + 1 AND h.kind = 'train')
+            ELSE (SELECT count(*)::int FROM automl_hops h JOIN automl_trials t USING (run_id, trial)
+                   WHERE h.run_id = r.run_id AND h.epoch = r.epochs_done + 1 AND h.kind = 'train'
+                     AND t.status = 'training')
                  / greatest(least(tr.live, r.segments), 1) END AS hops_done,
-       greatest(tr.total, r.segments) AS hops,
+       CASE WHEN r.status <> 'running' THEN greatest(tr.total, r.segments)
+            ELSE greatest(tr.live, r.segments) END AS hops,
        tr.finished AS trials_done,
        tr.total AS trials,
        coalesce(r.finished_at, clock_timestamp()) - r.started_at AS elapsed,
@@ -1327,10 +1481,15 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded';
     END IF;
     tinfo := @extschema@.automl_prepared_info(train);
-    PERFORM @extschema@.automl_check_shards(tinfo);
     IF validation IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(validation);
+    END IF;
+    PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
+    PERFORM @extschema@.automl_check_privileges();
+    PERFORM @extschema@.automl_check_shards(tinfo);
+    IF validation IS NOT NULL THEN
         PERFORM @extschema@.automl_check_compatible(tinfo, vinfo);
+        PERFORM @extschema@.automl_check_shards(vinfo, allow_empty => true);
     END IF;
     FOR cfg IN SELECT value FROM jsonb_array_elements(configs) LOOP
         BEGIN
@@ -1372,7 +1531,9 @@ DECLARE
     r @extschema@.automl_runs;
     tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
-    f @extschema@.automl_fits;
+    tbl text;
+    recorded jsonb;
+    present jsonb;
 BEGIN
     PERFORM @extschema@.automl_check_isolation();
     IF run_id IS NULL THEN
@@ -1386,23 +1547,31 @@ BEGIN
     IF r.status <> 'running' THEN
         RAISE EXCEPTION 'run % is % and cannot be resumed', run_id, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- The data must still be there, prepared as it was.
-    tinfo := @extschema@.automl_prepared_info(r.train_table);
-    SELECT * INTO f FROM @extschema@.automl_fits x
-     WHERE x.fit_id = (SELECT t.fit_id FROM @extschema@.automl_trials t WHERE t.run_id = r.run_id LIMIT 1);
-    PERFORM @extschema@.automl_check_fit_data(f, tinfo);
-    IF tinfo.segments <> r.segments THEN
-        RAISE EXCEPTION 'run % trained on % segments, but "%" now has %', run_id, r.segments, r.train_table, tinfo.segments
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    PERFORM @extschema@.automl_check_shards(tinfo);
-    IF r.validation_table IS NOT NULL THEN
-        vinfo := @extschema@.automl_prepared_info(r.validation_table);
-        PERFORM @extschema@.automl_check_fit_data(f, vinfo);
-    END IF;
     IF @extschema@.automl_run_is_driven(r.run_id) THEN
         RAISE EXCEPTION 'run % is already running', run_id USING ERRCODE = 'object_in_use',
             HINT = 'See automl_progress; a run is driven by one session at a time.';
+    END IF;
+    -- The data must still be there, as the same automl_prepare() wrote it:
+    -- the resumed run must give what an uninterrupted one would.
+    tinfo := @extschema@.automl_prepared_info(r.train_table);
+    IF r.validation_table IS NOT NULL THEN
+        vinfo := @extschema@.automl_prepared_info(r.validation_table);
+    END IF;
+    PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
+    PERFORM @extschema@.automl_check_privileges();
+    FOR tbl, recorded, present IN VALUES (r.train_table, r.train_prepared, @extschema@.automl_prepared_key(tinfo)),
+                                (r.validation_table, r.validation_prepared, @extschema@.automl_prepared_key(vinfo)) LOOP
+        IF recorded IS DISTINCT FROM present THEN
+            RAISE EXCEPTION 'run % cannot be resumed: "%" was prepared again since the run started', run_id, tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The run read the buffers automl_prepare() wrote at %s UTC; the table now holds those written at %s UTC.',
+                                      recorded->>'created_at', present->>'created_at'),
+                      HINT = 'Start a new run with automl_fit_multiple(): a resumed run must read the same buffers.';
+        END IF;
+    END LOOP;
+    PERFORM @extschema@.automl_check_shards(tinfo);
+    IF vinfo.output_table IS NOT NULL THEN
+        PERFORM @extschema@.automl_check_shards(vinfo, allow_empty => true);
     END IF;
     -- Segments of an interrupted driver stop at their next interrupt check;
     -- one still committing its unit would collide with the resumed run.

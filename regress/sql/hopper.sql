@@ -226,6 +226,18 @@ SELECT rows FROM automl_prepare('fm_train', 'hop_hole', 'label', 'image', 250, 2
 DELETE FROM hop_hole_seg1;
 SELECT * FROM automl_fit_multiple('hop_hole', '[{"model": "hop_mlp"}]');
 :sqlstate
+-- A validation table may hold empty shards, but not fewer buffers than written.
+SELECT rows FROM automl_prepare('fm_validation', 'hop_val_hole', 'label', 'image', 250, 2, "like" => 'hop_train');
+DELETE FROM hop_val_hole_seg0;
+SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1, 'hop_val_hole');
+:sqlstate
+-- Numbers beyond a double (jsonb takes them) are out of range, not internal errors.
+SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp", "params": {"lr": 1e400}}]', 1);
+:sqlstate
+SELECT automl_params_canonical('{"batch_size": 1e400}');
+:sqlstate
+SELECT name FROM automl_add_model('hop_big', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 1e400}]}');
+:sqlstate
 -- Segments commit on their own: the caller must see what they commit.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
@@ -253,6 +265,9 @@ DROP ROLE hop_nologin;
 -- failure, reported before any unit runs.
 CREATE ROLE hop_noconnect LOGIN;
 GRANT SELECT ON hop_train TO hop_noconnect;
+GRANT INSERT, UPDATE ON automl_runs, automl_trials, automl_hops, automl_run_epochs, automl_fits, automl_fit_epochs
+   TO hop_noconnect;
+GRANT USAGE ON SEQUENCE automl_runs_run_id_seq, automl_fits_fit_id_seq TO hop_noconnect;
 SELECT current_database() AS db \gset
 REVOKE CONNECT ON DATABASE :"db" FROM PUBLIC;
 SET ROLE hop_noconnect;
@@ -261,6 +276,9 @@ SELECT * FROM automl_fit_multiple('hop_train', '[{"model": "hop_mlp"}]', 1);
 RESET ROLE;
 GRANT CONNECT ON DATABASE :"db" TO PUBLIC;
 REVOKE SELECT ON hop_train FROM hop_noconnect;
+REVOKE ALL ON automl_runs, automl_trials, automl_hops, automl_run_epochs, automl_fits, automl_fit_epochs
+  FROM hop_noconnect;
+REVOKE ALL ON SEQUENCE automl_runs_run_id_seq, automl_fits_fit_id_seq FROM hop_noconnect;
 DROP ROLE hop_noconnect;
 SELECT count(*) - :runs_before AS new_runs FROM automl_runs;
 
@@ -278,6 +296,28 @@ SELECT automl_mop_run(NULL, 2);
 :sqlstate
 SELECT automl_mop_run('{"kind": "train", "run": 1, "trial": 0}', 2);
 :sqlstate
+SELECT automl_mop_run('[1, 2]', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "resume"}', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "resume", "run": "abc"}', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "resume", "run": 1.5}', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "resume", "run": 1e400}', 2);
+:sqlstate
+-- A create command it refuses leaves no run behind.
+SELECT count(*) AS runs_before FROM automl_runs \gset
+SELECT automl_mop_run('{"kind": "create", "train": "public.hop_train", "validation": null, "epochs": 1, "seed": 0,
+                        "top_k": 5, "trials": []}', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "create", "train": "public.hop_train", "validation": null, "epochs": 0, "seed": 0,
+                        "top_k": 5, "trials": [{"model": "hop_mlp", "params": {}}]}', 2);
+:sqlstate
+SELECT automl_mop_run('{"kind": "create", "train": "public.hop_train", "validation": null, "epochs": 1, "seed": 0,
+                        "top_k": 5, "trials": [{"model": "hop_mlp", "params": {}}]}', 3);
+:sqlstate
+SELECT count(*) - :runs_before AS new_runs FROM automl_runs;
 -- So does the segments' entry point.
 SELECT automl_run_unit('{"kind": "train", "run": -1, "epoch": 1, "hop": 0, "segment": 0, "trial": 0}');
 :sqlstate
@@ -285,4 +325,27 @@ SELECT automl_run_unit(format('{"kind": "teach", "run": %s}', :run)::jsonb);
 :sqlstate
 SELECT automl_run_unit(NULL);
 :sqlstate
+-- Units of a finished run, or with arguments out of range, change nothing.
+SELECT epochs_done, attempts FROM automl_runs WHERE run_id = :run;
+SELECT automl_run_finish_epoch(:run, 3);
+:sqlstate
+SELECT automl_run_load(:run);
+:sqlstate
+SELECT automl_run_fail_trial(:run, 0, 1, NULL);
+:sqlstate
+SELECT automl_run_fail_trial(:run, 0, 1, 'no reason');
+:sqlstate
+SELECT epochs_done, attempts FROM automl_runs WHERE run_id = :run;
+UPDATE automl_runs SET status = 'running' WHERE run_id = :run;
+SELECT automl_run_train(:run, 1, 0, NULL, 0, false);
+:sqlstate
+SELECT automl_run_train(:run, 1, 0, -1, 0, false);
+:sqlstate
+SELECT automl_run_train(:run, 0, 0, 0, 0, false);
+:sqlstate
+SELECT automl_run_train(:run, 1, 0, 0, 99, false);
+:sqlstate
+SELECT automl_run_validate(:run, 1, 5, 0);
+:sqlstate
+UPDATE automl_runs SET status = 'done' WHERE run_id = :run;
 SELECT 1 AS alive;

@@ -236,4 +236,98 @@ SELECT count(*) FROM dblink_get_result('wide', false) AS r(n bigint);
 SELECT dblink_error_message('wide') LIKE '%canceling statement due to user request%' AS cancelled_by_user;
 SELECT dblink_disconnect('wide') AS disconnected;
 SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+
+------------------------------------------------------------------------------
+-- What segments rely on, checked before a run starts or resumes
+------------------------------------------------------------------------------
+
+-- Database defaults that would break units (another isolation level, read
+-- only, a short statement_timeout) do not reach the segments.
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" SET default_transaction_isolation = 'serializable';
+ALTER DATABASE :"db" SET default_transaction_read_only = on;
+ALTER DATABASE :"db" SET statement_timeout = '1ms';
+SELECT status, count(*) FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}, {"model": "hf_mlp", "params": {"lr": 0.01}}]',
+                                                 2, 'hf_val', seed => 3) GROUP BY status;
+ALTER DATABASE :"db" RESET default_transaction_isolation;
+ALTER DATABASE :"db" RESET default_transaction_read_only;
+ALTER DATABASE :"db" RESET statement_timeout;
+-- Segments would wait for the locks of the caller's transaction: a run does
+-- not start while it holds any on the catalog (here: a replaced model) or
+-- an exclusive one on the run's tables.
+SELECT name FROM automl_add_model('hf_swap', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 10}]}');
+BEGIN;
+SELECT name FROM automl_add_model('hf_swap', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 16},
+    {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}', replace => true);
+SELECT * FROM automl_fit_multiple('hf_train', '[{"model": "hf_swap"}]', 1);
+:sqlstate
+ROLLBACK;
+BEGIN;
+LOCK TABLE hf_train_seg1 IN ACCESS EXCLUSIVE MODE;
+SELECT * FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}]', 1);
+:sqlstate
+ROLLBACK;
+-- (reading the run's tables in the same transaction is fine)
+BEGIN;
+LOCK TABLE hf_train IN ACCESS SHARE MODE;
+SELECT status FROM automl_fit_multiple('hf_train', '[{"model": "hf_swap"}]', 1);
+COMMIT;
+-- A role that may not write the catalog learns which grants it needs
+-- before any segment starts; with them, it runs.
+CREATE ROLE hf_analyst LOGIN;
+GRANT SELECT ON hf_train, hf_val TO hf_analyst;
+SET ROLE hf_analyst;
+SELECT * FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}]', 1, 'hf_val');
+:sqlstate
+RESET ROLE;
+GRANT INSERT, UPDATE ON automl_runs, automl_trials, automl_hops, automl_run_epochs, automl_fits, automl_fit_epochs
+   TO hf_analyst;
+GRANT USAGE ON SEQUENCE automl_runs_run_id_seq, automl_fits_fit_id_seq TO hf_analyst;
+SET ROLE hf_analyst;
+SELECT status, count(*) FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}]', 1, 'hf_val') GROUP BY status;
+RESET ROLE;
+DROP OWNED BY hf_analyst;
+DROP ROLE hf_analyst;
+
+-- An interrupted run whose data or trials changed is not resumed.
+SELECT rows FROM automl_prepare('fm_train', 'hf_redo', 'label', 'image', 250, 3);
+SELECT rows FROM automl_prepare('fm_validation', 'hf_redo_val', 'label', 'image', 250, 1, "like" => 'hf_redo');
+SELECT max(run_id) AS last FROM automl_runs \gset
+SELECT hf_connect('redo') AS connected;
+SELECT dblink_send_query('redo', $q$SELECT count(*) FROM automl_fit_multiple('hf_redo', '[{"model": "hf_mlp", "params": {"batch_size": 5}},
+    {"model": "hf_mlp", "params": {"optimizer": "sgd", "batch_size": 5}}, {"model": "hf_mlp", "params": {"lr": 0.01, "batch_size": 5}}]',
+    30, 'hf_redo_val')$q$) AS sent;
+SELECT hf_started(:last, 2) AS rr \gset
+SELECT automl_cancel(:rr) AS cancelled;
+SELECT count(*) FROM dblink_get_result('redo', false) AS r(n bigint);
+SELECT dblink_disconnect('redo') AS disconnected;
+SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+-- Progress counts the hops of the trials still training.
+UPDATE automl_trials SET status = 'failed', reason = 'test' WHERE run_id = :rr AND trial IN (1, 2);
+SELECT p.hops, p.hops_done = (SELECT count(*) FROM automl_hops h WHERE h.run_id = :rr AND h.trial = 0 AND h.kind = 'train'
+                                 AND h.epoch = p.epoch) AS hops_done_of_trial_0
+  FROM automl_progress p WHERE p.run_id = :rr;
+UPDATE automl_trials SET status = 'training', reason = NULL WHERE run_id = :rr;
+-- A trial's fit goes with its run only; a trial deleted by hand leaves a
+-- run that cannot go on, and says so.
+\set VERBOSITY terse
+DELETE FROM automl_fits WHERE fit_id = (SELECT fit_id FROM automl_trials WHERE run_id = :rr AND trial = 1);
+:sqlstate
+\set VERBOSITY default
+DELETE FROM automl_trials WHERE run_id = :rr AND trial = 1;
+SELECT * FROM automl_resume(:rr);
+:sqlstate
+-- Tables prepared again since the run started (the validation table on
+-- another number of segments, the training table alike) are refused: the
+-- resumed run would not read the buffers the run read.
+\set VERBOSITY terse
+SELECT rows FROM automl_prepare('fm_validation', 'hf_redo_val', 'label', 'image', 250, 3, "like" => 'hf_redo', overwrite => true);
+SELECT * FROM automl_resume(:rr);
+:sqlstate
+SELECT rows FROM automl_prepare('fm_validation', 'hf_redo_val', 'label', 'image', 250, 1, "like" => 'hf_redo', overwrite => true);
+SELECT rows FROM automl_prepare('fm_train', 'hf_redo', 'label', 'image', 250, 3, overwrite => true);
+SELECT * FROM automl_resume(:rr);
+:sqlstate
+\set VERBOSITY default
+SELECT status FROM automl_progress WHERE run_id = :rr;
 SELECT 1 AS alive;

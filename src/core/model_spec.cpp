@@ -361,6 +361,9 @@ ModelSpec ParseModelSpec(const std::string& json_text) {
     doc = json::parse(json_text);
   } catch (const json::parse_error& e) {
     throw Error(ErrorKind::InvalidParameter, "model spec is not valid JSON", e.what());
+  } catch (const json::out_of_range&) {
+    // jsonb takes numbers of any size; a double does not.
+    throw Error(ErrorKind::InvalidParameter, "model spec holds a number out of range");
   }
   auto fail = [](const std::string& msg, const std::string& hint = {}) {
     throw Error(ErrorKind::InvalidParameter, "model spec: " + msg, {}, hint);

@@ -71,6 +71,9 @@ TrainParams ParseTrainParams(const std::string& json_text) {
     doc = json_text.empty() ? json::object() : json::parse(json_text);
   } catch (const json::parse_error& e) {
     throw Error(ErrorKind::InvalidParameter, "training parameters are not valid JSON", e.what());
+  } catch (const json::out_of_range&) {
+    // jsonb takes numbers of any size; a double does not.
+    throw Error(ErrorKind::InvalidParameter, "training parameters hold a number out of range");
   }
   if (!doc.is_object()) throw Error(ErrorKind::InvalidParameter, "training parameters must be a JSON object");
   TrainParams p;

@@ -134,24 +134,33 @@ class Driver {
   Driver(DriverContext* ctx, const char* schema) : ctx_(ctx), schema_(schema) {}
 
   int64_t Run(const std::string& command, int segments, const char* library) {
-    auto cmd = nlohmann::json::parse(command);
-    std::string kind = cmd.value("kind", "");
-    if (kind != "create" && kind != "resume")
-      throw Error(ErrorKind::InvalidParameter, "a run command is create or resume, not \"" + kind + "\"");
+    nlohmann::json cmd;
+    try {
+      cmd = nlohmann::json::parse(command);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorKind::InvalidParameter, "run command holds a number out of range");
+    }
+    const auto kind = cmd.is_object() ? cmd.find("kind") : cmd.end();
+    if (kind == cmd.end() || !kind->is_string() || (*kind != "create" && *kind != "resume"))
+      throw Error(ErrorKind::InvalidParameter, "a run command is an object whose \"kind\" is create or resume");
     // A resumed run is locked before segments start (it may be running
     // elsewhere); a new one gets its id once they are up.
     int64 run_id = 0;
-    if (kind == "resume") {
-      run_id = cmd.at("run").get<int64_t>();
+    if (*kind == "resume") {
+      const auto run = cmd.find("run");
+      if (run == cmd.end() || !run->is_number_integer())
+        throw Error(ErrorKind::InvalidParameter, "a resume command names its run: {\"kind\": \"resume\", \"run\": id}");
+      run_id = run->get<int64_t>();
       PgCall([&] { lock_run(schema_, run_id); });
     }
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
-    if (kind == "create") {
+    if (*kind == "create") {
       PgCall([&] {
         run_id = reserve_run_id(schema_);
         lock_run(schema_, run_id);
       });
       cmd["run_id"] = run_id;
+      cmd["segments"] = segments;
       Control(0, cmd.dump());
     }
     ctx_->run_id = run_id;

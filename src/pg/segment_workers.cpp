@@ -332,6 +332,12 @@ void apply_settings(const SharedSettings* s, int k) {
   // segment behind DDL that waits for the driver would never be detected as
   // a deadlock: give up instead (the run stops and can be resumed).
   set_option("lock_timeout", "30s");
+  // Units see what earlier units committed and write their own, whatever
+  // the database's or role's defaults say; the caller's statement_timeout
+  // bounds the run, not each unit.
+  set_option("default_transaction_isolation", "read committed");
+  set_option("default_transaction_read_only", "off");
+  set_option("statement_timeout", "0");
   if (s->memory_mb > 0) {
     // Allocation beyond the limit fails (std::bad_alloc, or palloc's
     // "out of memory"): the unit's trial fails, the segment lives on.
