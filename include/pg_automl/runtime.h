@@ -11,6 +11,11 @@ namespace pg_automl {
 // call repeatedly; it only acts when the count changes.
 void ConfigureThreads(int threads);
 
+// Runs one matrix product big enough to use every BLAS thread.  OpenBLAS
+// maps its work buffers on first use and retries a failed mapping forever,
+// so a process about to cap its memory maps them first.
+void WarmUpBlas();
+
 // Checks a device setting's syntax without touching CUDA: "cpu", "cuda" or
 // "cuda:N".  Returns false for anything else.
 bool IsValidDeviceSetting(const std::string& setting);

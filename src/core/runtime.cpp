@@ -21,6 +21,11 @@ void ConfigureThreads(int threads) {
   applied = threads;
 }
 
+void WarmUpBlas() {
+  at::Tensor a = at::ones({512, 512});
+  (void)at::mm(a, a);
+}
+
 bool IsValidDeviceSetting(const std::string& setting) {
   static const std::regex pattern("cpu|cuda|cuda:[0-9]{1,3}");
   return std::regex_match(setting, pattern);

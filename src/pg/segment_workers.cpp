@@ -20,6 +20,7 @@
 #include "boundary.h"
 #include "gucs.h"
 #include "segment_executor.h"
+#include "pg_automl/runtime.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -307,6 +308,15 @@ namespace {
 
 using pg_automl::pg::SharedSettings;
 
+// Maps the BLAS work buffers now, with the segment's thread count.
+void warm_up_blas() {
+  AUTOML_TRY {
+    pg_automl::pg::PrepareRuntime();
+    pg_automl::WarmUpBlas();
+  }
+  AUTOML_CATCH;
+}
+
 void set_option(const char* name, const char* value) {
   SetConfigOption(name, value, PGC_USERSET, PGC_S_SESSION);
 }
@@ -336,9 +346,15 @@ void apply_settings(const SharedSettings* s, int k) {
   // the database's or role's defaults say; the caller's statement_timeout
   // bounds the run, not each unit.
   set_option("default_transaction_isolation", "read committed");
+  // Units name every object they use; built-ins come from pg_catalog alone,
+  // whatever search_path the database or role sets.
+  set_option("search_path", "pg_catalog, pg_temp");
   set_option("default_transaction_read_only", "off");
   set_option("statement_timeout", "0");
   if (s->memory_mb > 0) {
+    // A BLAS work buffer mapped under the limit could hang the segment
+    // (OpenBLAS retries a failed mapping forever, deaf to signals).
+    warm_up_blas();
     // Allocation beyond the limit fails (std::bad_alloc, or palloc's
     // "out of memory"): the unit's trial fails, the segment lives on.
     struct rlimit limit;
@@ -390,6 +406,10 @@ void run_unit(const char* sql, const char* unit, StringInfo reply, int k) {
     ErrorData* ed = CopyErrorData();
     FlushErrorState();
     AbortCurrentTransaction();
+    // An out-of-memory unit leaves large freed blocks that this process
+    // keeps (mallopt above); under a memory limit they would starve the
+    // next units.
+    malloc_trim(0);
     resetStringInfo(reply);
     append_reply_error(reply, ed);
     ereport(LOG, (errmsg("pg_automl segment %d: unit %s failed: %s", k, unit, ed->message)));
