@@ -225,7 +225,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     t regtype;
 BEGIN
-    SELECT a.atttypid::regtype INTO t FROM pg_attribute a
+    SELECT a.atttypid::regtype INTO t FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = source AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
     IF t IS NULL THEN
         RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, source
@@ -459,10 +459,20 @@ BEGIN
                     buffer bytea NOT NULL, PRIMARY KEY (segment_id, buffer_id)) PARTITION BY LIST (segment_id)', output);
     out_rel := output::regclass;
     SELECT c.relname, n.nspname INTO out_name, out_schema
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = out_rel;
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = out_rel;
+    -- Segment processes read it from their own sessions.
+    IF out_schema LIKE 'pg\_temp\_%' THEN
+        RAISE EXCEPTION 'automl_prepare() cannot write a temporary table' USING ERRCODE = 'feature_not_supported',
+            HINT = 'Write it to a regular table: model hopper runs read it from other sessions; drop it when done.';
+    END IF;
+    -- Partitions are named after the table; a long name is cut, and made
+    -- unique with a hash of the whole name.
+    IF length(out_name) > 50 THEN
+        out_name := left(out_name, 41) || '_' || left(md5(out_name), 8);
+    END IF;
     FOR k IN 0 .. segments - 1 LOOP
         EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%s)',
-                       out_schema, left(out_name, 50) || '_seg' || k, out_rel, k);
+                       out_schema, out_name || '_seg' || k, out_rel, k);
     END LOOP;
     -- Buffers are float data that pglz barely compresses: store them
     -- uncompressed so that reading one costs no decompression.
@@ -900,6 +910,21 @@ $$;
 -- Whether a driver is running `run` now.
 CREATE FUNCTION automl_run_is_driven(run bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT @extschema@.automl_run_driver(run) IS NOT NULL $$;
+
+-- A run is deleted (with its trials, hops and epochs) only while no session
+-- drives it; the run's lock, held to the end of the deleting transaction,
+-- keeps automl_resume() off it meanwhile.
+CREATE FUNCTION automl_runs_before_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(@extschema@.automl_run_lock_key(), @extschema@.automl_run_lock_id(OLD.run_id)) THEN
+        RAISE EXCEPTION 'run % is running and cannot be deleted', OLD.run_id USING ERRCODE = 'object_in_use',
+            HINT = format('Stop it first with automl_cancel(%s).', OLD.run_id);
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER automl_runs_delete_stopped BEFORE DELETE ON automl_runs
+    FOR EACH ROW EXECUTE FUNCTION automl_runs_before_delete();
 
 CREATE FUNCTION automl_mop_run(command jsonb, segments int) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
@@ -1357,7 +1382,8 @@ BEGIN
      WHERE l.locktype = 'relation' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
        AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
        AND c.relkind IN ('r', 'p')
-       AND ((c.relnamespace = '@extschema@'::regnamespace AND c.relname LIKE 'automl\_%' AND l.mode <> 'AccessShareLock')
+       AND ((c.relnamespace = (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_automl')
+             AND c.relname LIKE 'automl\_%' AND l.mode <> 'AccessShareLock')
             OR (l.mode = 'AccessExclusiveLock'
                 AND c.oid IN (SELECT p.relid FROM unnest(tables) t, pg_catalog.pg_partition_tree(t) p)))
      ORDER BY array_position(ARRAY['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock',

@@ -242,16 +242,23 @@ SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
 ------------------------------------------------------------------------------
 
 -- Database defaults that would break units (another isolation level, read
--- only, a short statement_timeout) do not reach the segments.
+-- only, a short statement_timeout, a search_path that puts another
+-- schema's functions before the built-ins) do not reach the segments.
 SELECT current_database() AS db \gset
+CREATE SCHEMA hf_evil;
+CREATE FUNCTION hf_evil.clock_timestamp() RETURNS timestamptz
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hf_evil.clock_timestamp() was called'; END $$;
 ALTER DATABASE :"db" SET default_transaction_isolation = 'serializable';
 ALTER DATABASE :"db" SET default_transaction_read_only = on;
 ALTER DATABASE :"db" SET statement_timeout = '1ms';
+ALTER DATABASE :"db" SET search_path = hf_evil, pg_catalog, public;
 SELECT status, count(*) FROM automl_fit_multiple('hf_train', '[{"model": "hf_mlp"}, {"model": "hf_mlp", "params": {"lr": 0.01}}]',
                                                  2, 'hf_val', seed => 3) GROUP BY status;
 ALTER DATABASE :"db" RESET default_transaction_isolation;
 ALTER DATABASE :"db" RESET default_transaction_read_only;
 ALTER DATABASE :"db" RESET statement_timeout;
+ALTER DATABASE :"db" RESET search_path;
+DROP SCHEMA hf_evil CASCADE;
 -- Segments would wait for the locks of the caller's transaction: a run does
 -- not start while it holds any on the catalog (here: a replaced model) or
 -- an exclusive one on the run's tables.
@@ -298,6 +305,9 @@ SELECT dblink_send_query('redo', $q$SELECT count(*) FROM automl_fit_multiple('hf
     {"model": "hf_mlp", "params": {"optimizer": "sgd", "batch_size": 5}}, {"model": "hf_mlp", "params": {"lr": 0.01, "batch_size": 5}}]',
     30, 'hf_redo_val')$q$) AS sent;
 SELECT hf_started(:last, 2) AS rr \gset
+-- (a run is not deleted while it goes)
+DELETE FROM automl_runs WHERE run_id = :rr;
+:sqlstate
 SELECT automl_cancel(:rr) AS cancelled;
 SELECT count(*) FROM dblink_get_result('redo', false) AS r(n bigint);
 SELECT dblink_disconnect('redo') AS disconnected;
@@ -330,4 +340,9 @@ SELECT * FROM automl_resume(:rr);
 :sqlstate
 \set VERBOSITY default
 SELECT status FROM automl_progress WHERE run_id = :rr;
+-- Stopped, it may be deleted; its fits stay.
+SELECT array_agg(fit_id) AS rr_fits FROM automl_trials WHERE run_id = :rr \gset
+DELETE FROM automl_runs WHERE run_id = :rr;
+SELECT (SELECT count(*) FROM automl_hops WHERE run_id = :rr) AS hops,
+       (SELECT count(*) FROM automl_fits WHERE fit_id = ANY (:'rr_fits')) AS fits;
 SELECT 1 AS alive;

@@ -449,3 +449,16 @@ SELECT feature_shape FROM automl_prepare('grids', 'grids_p2', 'label', 'grid', 1
 SELECT count(*) AS rows_matching_their_grid
   FROM grids_p t, unpack(t.buffer) u
  WHERE u.x IN (SELECT ARRAY(SELECT unnest(g.grid))::float8[] FROM grids g WHERE g.label = u.label);
+-- Model hopper runs read prepared tables from other sessions: no temporary ones.
+SELECT rows FROM automl_prepare('grids', 'pg_temp.grids_tmp', 'label', 'grid', 10, 2);
+:sqlstate
+SELECT to_regclass('pg_temp.grids_tmp') IS NULL AS no_output;
+-- Partitions are named after the table: long names that share their start
+-- still get partitions of their own.
+SELECT rows FROM automl_prepare('grids', 'grids_prepared_with_a_name_long_enough_to_be_cut_one', 'label', 'grid', 10, 2);
+SELECT rows FROM automl_prepare('grids', 'grids_prepared_with_a_name_long_enough_to_be_cut_two', 'label', 'grid', 10, 2);
+SELECT i.inhparent::regclass AS parent, c.relname AS partition
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent IN ('grids_prepared_with_a_name_long_enough_to_be_cut_one'::regclass,
+                       'grids_prepared_with_a_name_long_enough_to_be_cut_two'::regclass)
+ ORDER BY 1, 2;

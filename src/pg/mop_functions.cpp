@@ -124,9 +124,9 @@ struct Job {
   int epoch = 0;
 };
 
-// Jobs a segment holds: the one it runs and one queued behind it, so it
-// goes from unit to unit without waiting for the driver (a deeper queue
-// would only commit units to segments earlier than needed).
+// Jobs a segment holds: the one it runs and at most one unit queued behind
+// it (see Driver::Dispatch), so it goes from unit to unit without waiting
+// for the driver; a deeper queue would only bind units to segments earlier.
 constexpr size_t kQueueDepth = 2;
 
 class Driver {
