@@ -219,6 +219,20 @@ COMMENT ON FUNCTION automl_add_model(text, jsonb, text, boolean) IS 'Validates a
 -- Data preparation
 ------------------------------------------------------------------------------
 
+-- The number of elements of a tensor of this shape, exactly (a product of
+-- ints can exceed any integer type).
+CREATE FUNCTION automl_shape_elements(shape int[]) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n numeric := 1;
+    d int;
+BEGIN
+    FOREACH d IN ARRAY shape LOOP
+        n := n * d;
+    END LOOP;
+    RETURN n;
+END $$;
+
 -- The type of a column of a table, or an error naming the column.
 CREATE FUNCTION automl_column_type(source regclass, col text) RETURNS regtype
 LANGUAGE plpgsql STABLE AS $$
@@ -426,7 +440,7 @@ BEGIN
     END IF;
     IF array_ndims(feature_shape) IS DISTINCT FROM 1
        OR (SELECT bool_or(d IS NULL OR d < 1) FROM unnest(feature_shape) d)
-       OR (SELECT exp(sum(ln(d))) FROM unnest(feature_shape) d)::bigint <> n_features THEN
+       OR @extschema@.automl_shape_elements(feature_shape) <> n_features THEN
         RAISE EXCEPTION 'feature_shape % does not hold % features', feature_shape, n_features
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give a one-dimensional array of positive sizes whose product is the number of features.';
@@ -579,8 +593,7 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     expected int;
 BEGIN
-    IF (SELECT exp(sum(ln(d))) FROM unnest(arch.input_shape) d)::bigint
-       <> (SELECT exp(sum(ln(d))) FROM unnest(data.feature_shape) d)::bigint THEN
+    IF @extschema@.automl_shape_elements(arch.input_shape) <> @extschema@.automl_shape_elements(data.feature_shape) THEN
         RAISE EXCEPTION 'model "%" takes input of shape %, but "%" holds features of shape %',
             arch.name, arch.input_shape, data_name, data.feature_shape USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1245,7 +1258,8 @@ BEGIN
       FROM @extschema@.automl_hops h
      WHERE h.run_id = run AND h.finished_at >= w0;
     UPDATE @extschema@.automl_runs x
-       SET epochs_done = epoch,
+       -- (no trial completed it when all failed before: it is not done)
+       SET epochs_done = CASE WHEN n_trained > 0 THEN epoch ELSE x.epochs_done END,
            status = CASE WHEN last OR n_live = 0 THEN
                              CASE WHEN EXISTS (SELECT 1 FROM @extschema@.automl_trials t
                                                 WHERE t.run_id = run AND t.status = 'done') THEN 'done' ELSE 'failed' END

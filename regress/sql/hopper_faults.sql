@@ -106,6 +106,11 @@ SELECT trial, status, epochs_done, reason LIKE 'out of memory%(SQLSTATE 53200)%'
  ORDER BY trial;
 -- Each segment was one process throughout: the error did not end it.
 SELECT count(DISTINCT pid) AS segment_processes FROM automl_hops WHERE run_id = (SELECT max(run_id) FROM automl_runs);
+-- A run whose every trial fails when created fails, with no epoch done.
+SELECT count(*) AS failed_trials FROM automl_fit_multiple('hf_train', '[{"model": "hf_huge"}, {"model": "hf_huge"}]', 2)
+ WHERE status = 'failed';
+SELECT p.status, p.epoch, r.epochs_done FROM automl_progress p JOIN automl_runs r USING (run_id)
+ WHERE run_id = (SELECT max(run_id) FROM automl_runs);
 RESET pg_automl.segment_memory_mb;
 -- Only a superuser may change the limit.
 CREATE ROLE hf_user;

@@ -412,6 +412,9 @@ SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, feature_shape => '
 :sqlstate
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, feature_shape => '{4,0}');
 :sqlstate
+SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5,
+                      feature_shape => array_fill(2147483647, ARRAY[35]));
+:sqlstate
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, feature_shape => '{-2,-2}');
 :sqlstate
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, feature_shape => '{2,NULL}');
