@@ -1476,7 +1476,8 @@ SELECT r.run_id,
        tr.finished AS trials_done,
        tr.total AS trials,
        coalesce(r.finished_at, clock_timestamp()) - r.started_at AS elapsed,
-       CASE WHEN r.status = 'running' AND u.done_now > 0 THEN
+       -- (from this attempt's pace; none while no session drives the run)
+       CASE WHEN r.status = 'running' AND u.done_now > 0 AND automl_run_is_driven(r.run_id) THEN
             (clock_timestamp() - r.attempt_started_at) / u.done_now * greatest(u.total - u.done_all, 0)
        END AS remaining
   FROM automl_runs r

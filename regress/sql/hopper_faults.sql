@@ -317,6 +317,8 @@ SELECT automl_cancel(:rr) AS cancelled;
 SELECT count(*) FROM dblink_get_result('redo', false) AS r(n bigint);
 SELECT dblink_disconnect('redo') AS disconnected;
 SELECT hf_wait('SELECT hf_segments() = 0') AS segments_gone;
+-- Nobody drives it: no estimate of the time left.
+SELECT status, remaining IS NULL AS no_estimate FROM automl_progress WHERE run_id = :rr;
 -- Progress counts the hops of the trials still training.
 UPDATE automl_trials SET status = 'failed', reason = 'test' WHERE run_id = :rr AND trial IN (1, 2);
 SELECT p.hops, p.hops_done = (SELECT count(*) FROM automl_hops h WHERE h.run_id = :rr AND h.trial = 0 AND h.kind = 'train'
