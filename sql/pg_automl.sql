@@ -390,7 +390,8 @@ BEGIN
     IF task = 'classification' THEN
         IF "like" IS NOT NULL THEN
             classes := ref.classes;
-            EXECUTE format('SELECT array_agg(DISTINCT %I::text) FROM %s WHERE NOT (%I::text = ANY ($1))', label, source, label)
+            EXECUTE format('SELECT array_agg(DISTINCT %I::text) FROM %s WHERE NOT (%I = ANY ($1::%s[]))',
+                           label, source, label, label_type)
                 INTO unknown USING classes;
             IF unknown IS NOT NULL THEN
                 RAISE EXCEPTION 'labels of "%" are not classes of "%"', source, "like"
@@ -409,7 +410,9 @@ BEGIN
                     USING ERRCODE = 'data_exception', HINT = 'Use task => ''regression'' for a continuous label.';
             END IF;
         END IF;
-        label_expr := format('(array_position($4, %I::text) - 1)::float8', label);
+        -- Found by equality in the label's type, not by text: 1.0 and 1.00
+        -- (or -0 and 0) are one class.
+        label_expr := format('(array_position($4::%s[], %I) - 1)::float8', label_type, label);
     ELSE
         label_expr := format('%I::float8', label);
     END IF;

@@ -465,3 +465,10 @@ SELECT i.inhparent::regclass AS parent, c.relname AS partition
  WHERE i.inhparent IN ('grids_prepared_with_a_name_long_enough_to_be_cut_one'::regclass,
                        'grids_prepared_with_a_name_long_enough_to_be_cut_two'::regclass)
  ORDER BY 1, 2;
+-- Classes are values of the label's type: 1.0 and 1.00 are one class.
+CREATE TABLE num_labels AS
+SELECT g AS id, (CASE g % 3 WHEN 0 THEN 1.0 WHEN 1 THEN 1.00 ELSE 2 END)::numeric AS label,
+       ARRAY[g % 7, g % 5]::real[] AS x
+  FROM generate_series(1, 60) g;
+SELECT rows, array_length(classes, 1) AS classes FROM automl_prepare('num_labels', 'num_labels_p', 'label', 'x', 10, 2, task => 'classification');
+SELECT u.label AS class, count(*) FROM num_labels_p t, unpack(t.buffer) u GROUP BY 1 ORDER BY 1;
