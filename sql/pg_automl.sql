@@ -308,6 +308,7 @@ DECLARE
     stats jsonb;
     v_shift real[];
     v_scale real[];
+    bad_feature int;
     n_features int;
     out_rel regclass;
     out_name text;
@@ -426,8 +427,19 @@ BEGIN
         EXECUTE format('SELECT %s.automl_feature_stats(%s, $1) FROM %s', s, feat_expr, source)
             INTO stats USING normalization;
         n_features := (stats->>'features')::int;
-        v_shift := ARRAY(SELECT x::real FROM jsonb_array_elements_text(stats->'shift') x);
-        v_scale := ARRAY(SELECT x::real FROM jsonb_array_elements_text(stats->'scale') x);
+        -- Statistics beyond single precision (or beyond double: JSON null)
+        -- come out NULL here, and name their feature below.
+        v_shift := ARRAY(SELECT CASE WHEN abs(x::float8) <= 3.4e38 THEN x::real END
+                           FROM jsonb_array_elements_text(stats->'shift') WITH ORDINALITY t(x, k) ORDER BY k);
+        v_scale := ARRAY(SELECT CASE WHEN abs(x::float8) <= 3.4e38 THEN x::real END
+                           FROM jsonb_array_elements_text(stats->'scale') WITH ORDINALITY t(x, k) ORDER BY k);
+        bad_feature := coalesce(array_position(v_shift, NULL), array_position(v_scale, NULL));
+        IF bad_feature IS NOT NULL THEN
+            RAISE EXCEPTION '% of "%" has values too large to normalise',
+                CASE WHEN normalization = 'global' THEN 'a feature' ELSE 'feature ' || bad_feature END, source
+                USING ERRCODE = 'numeric_value_out_of_range',
+                      HINT = 'Features are packed as single-precision floats (at most about 3.4e38): scale them down first.';
+        END IF;
     END IF;
     IF feature_shape IS NULL AND "like" IS NULL THEN
         -- A multi-dimensional array column (an image as real[][]) gives its shape.

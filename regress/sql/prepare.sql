@@ -285,6 +285,17 @@ UPDATE bad SET features = '{1, 2, -Infinity, 4}' WHERE id = 6;
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5);
 :sqlstate
 UPDATE bad SET features = '{1, 2, 3, 4}' WHERE id = 6;
+-- Finite features beyond single precision: the statistics or the packing
+-- name the feature, whatever the normalisation.
+CREATE TABLE bad_huge AS SELECT id, label, features::float8[] AS features FROM bad;
+UPDATE bad_huge SET features = '{1, 1e300, 3, 4}' WHERE id = 6;
+SELECT automl_prepare('bad_huge', 'bad_p', 'label', 'features', 5);
+:sqlstate
+SELECT automl_prepare('bad_huge', 'bad_p', 'label', 'features', 5, normalization => 'global');
+:sqlstate
+SELECT automl_prepare('bad_huge', 'bad_p', 'label', 'features', 5, normalization => 'none');
+:sqlstate
+SELECT nothing_left('bad_p');
 -- NaN regression target
 CREATE TABLE bad_target AS SELECT id, a, CASE WHEN id = 7 THEN 'NaN'::float8 ELSE id END AS y FROM bad;
 SELECT automl_prepare('bad_target', 'bad_p', 'y', 'a', 5);
