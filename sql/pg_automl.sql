@@ -1042,6 +1042,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
+    n_trials int;
 BEGIN
     UPDATE @extschema@.automl_runs x SET attempts = x.attempts + 1, attempt_started_at = clock_timestamp()
      WHERE x.run_id = run AND x.status = 'running' RETURNING * INTO r;
@@ -1050,11 +1051,11 @@ BEGIN
         RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- The planner numbers trials by position: every one must be there.
-    IF (SELECT count(*) FROM @extschema@.automl_trials t WHERE t.run_id = run) <> r.trials THEN
+    SELECT count(*) INTO n_trials FROM @extschema@.automl_trials t WHERE t.run_id = run;
+    IF n_trials <> r.trials THEN
         RAISE EXCEPTION 'run % cannot go on: some of its trials were deleted', run
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('It has %s trials; automl_trials holds %s of them.', r.trials,
-                                  (SELECT count(*) FROM @extschema@.automl_trials t WHERE t.run_id = run)),
+                  DETAIL = format('It has %s trials; automl_trials holds %s of them.', r.trials, n_trials),
                   HINT = format('Delete the run (DELETE FROM @extschema@.automl_runs WHERE run_id = %s) and start a new one.', run);
     END IF;
     RETURN jsonb_build_object(
@@ -1067,17 +1068,16 @@ BEGIN
                    FROM @extschema@.automl_hops h WHERE h.run_id = run AND h.epoch IN (r.epochs_done + 1, r.epochs_done + 2)));
 END $$;
 
--- The trial a unit of a running run works on, after checking the unit's
--- arguments (units come from the driver; this guards direct calls).
-CREATE FUNCTION automl_run_unit_trial(run bigint, epoch int, segment int, trial int) RETURNS automl_trials
+-- The trial a unit of run `run` (its row `r`, NULL if there is none) works
+-- on, after checking the unit's arguments (units come from the driver;
+-- this guards direct calls).
+CREATE FUNCTION automl_run_unit_trial(r automl_runs, run bigint, epoch int, segment int, trial int) RETURNS automl_trials
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
-    r @extschema@.automl_runs;
     t @extschema@.automl_trials;
 BEGIN
-    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
-    IF NOT FOUND THEN
+    IF r.run_id IS NULL THEN
         RAISE EXCEPTION 'run % does not exist', run USING ERRCODE = 'undefined_object';
     ELSIF r.status <> 'running' THEN
         RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -1117,8 +1117,8 @@ BEGIN
     -- No row lock for the whole unit (automl_run_finish_epoch updates the
     -- row meanwhile); the driver runs one unit of a trial at a time, and the
     -- update below checks that nothing else moved the trial on.
-    t := @extschema@.automl_run_unit_trial(run, epoch, segment, trial);
-    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    t := @extschema@.automl_run_unit_trial(r, run, epoch, segment, trial);
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
@@ -1171,8 +1171,8 @@ DECLARE
     ev @extschema@.automl_eval_result;
     t0 timestamptz := clock_timestamp();
 BEGIN
-    t := @extschema@.automl_run_unit_trial(run, epoch, segment, trial);
-    SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    t := @extschema@.automl_run_unit_trial(r, run, epoch, segment, trial);
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
@@ -1192,11 +1192,14 @@ END $$;
 CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, epoch int, reason text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
+DECLARE
+    r @extschema@.automl_runs;
 BEGIN
     IF reason IS NULL THEN
         RAISE EXCEPTION 'a failed trial needs a reason' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM @extschema@.automl_run_unit_trial(run, epoch, 0, trial);
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
+    PERFORM @extschema@.automl_run_unit_trial(r, run, epoch, 0, trial);
     UPDATE @extschema@.automl_trials x SET status = 'failed', reason = automl_run_fail_trial.reason, failed_in_epoch = epoch
      WHERE x.run_id = run AND x.trial = automl_run_fail_trial.trial AND x.status = 'training';
     RETURN jsonb_build_object('failed', true);
@@ -1426,6 +1429,19 @@ BEGIN
     END IF;
 END $$;
 
+-- Errors unless a run can start on the tables of `tinfo` (training) and
+-- `vinfo` (validation, or NULL) from this transaction, as this role.
+CREATE FUNCTION automl_check_run_tables(tinfo automl_prepared, vinfo automl_prepared) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
+    PERFORM @extschema@.automl_check_privileges();
+    PERFORM @extschema@.automl_check_shards(tinfo);
+    IF vinfo.output_table IS NOT NULL THEN
+        PERFORM @extschema@.automl_check_shards(vinfo, allow_empty => true);
+    END IF;
+END $$;
+
 -- Errors unless the current role may write what the segments of a run
 -- write (they run as this role).
 CREATE FUNCTION automl_check_privileges() RETURNS void
@@ -1540,12 +1556,9 @@ BEGIN
     IF validation IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(validation);
     END IF;
-    PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
-    PERFORM @extschema@.automl_check_privileges();
-    PERFORM @extschema@.automl_check_shards(tinfo);
+    PERFORM @extschema@.automl_check_run_tables(tinfo, vinfo);
     IF validation IS NOT NULL THEN
         PERFORM @extschema@.automl_check_compatible(tinfo, vinfo);
-        PERFORM @extschema@.automl_check_shards(vinfo, allow_empty => true);
     END IF;
     FOR cfg IN SELECT value FROM jsonb_array_elements(configs) LOOP
         BEGIN
@@ -1613,8 +1626,6 @@ BEGIN
     IF r.validation_table IS NOT NULL THEN
         vinfo := @extschema@.automl_prepared_info(r.validation_table);
     END IF;
-    PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
-    PERFORM @extschema@.automl_check_privileges();
     FOR tbl, recorded, present IN VALUES (r.train_table, r.train_prepared, @extschema@.automl_prepared_key(tinfo)),
                                 (r.validation_table, r.validation_prepared, @extschema@.automl_prepared_key(vinfo)) LOOP
         IF recorded IS DISTINCT FROM present THEN
@@ -1625,10 +1636,7 @@ BEGIN
                       HINT = 'Start a new run with automl_fit_multiple(): a resumed run must read the same buffers.';
         END IF;
     END LOOP;
-    PERFORM @extschema@.automl_check_shards(tinfo);
-    IF vinfo.output_table IS NOT NULL THEN
-        PERFORM @extschema@.automl_check_shards(vinfo, allow_empty => true);
-    END IF;
+    PERFORM @extschema@.automl_check_run_tables(tinfo, vinfo);
     -- Segments of an interrupted driver stop at their next interrupt check;
     -- one still committing its unit would collide with the resumed run.
     FOR i IN 1 .. 300 LOOP

@@ -52,8 +52,7 @@ ErrorReport DescribeCurrentException() {
     r.message = "libtorch rejected the operation";
     r.detail = what;
   } catch (const std::bad_alloc&) {
-    r.kind = ErrorKind::OutOfMemory;
-    r.message = "out of memory";
+    r = OutOfMemory({});
   } catch (const std::exception& e) {
     r.kind = ErrorKind::Internal;
     r.message = e.what();

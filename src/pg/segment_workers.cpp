@@ -10,8 +10,8 @@
 // The driver talks to segment k through two shm_mq queues in one DSM
 // segment: units go in, replies come out.
 //
-// This file is in the PostgreSQL regime throughout: no C++ object with a
-// destructor lives here.
+// This file is in the PostgreSQL regime: no C++ object with a destructor
+// lives here outside the one AUTOML_TRY block (warm_up_blas).
 #include <malloc.h>
 #include <sys/resource.h>
 
@@ -346,11 +346,11 @@ void apply_settings(const SharedSettings* s, int k) {
   // the database's or role's defaults say; the caller's statement_timeout
   // bounds the run, not each unit.
   set_option("default_transaction_isolation", "read committed");
+  set_option("default_transaction_read_only", "off");
+  set_option("statement_timeout", "0");
   // Units name every object they use; built-ins come from pg_catalog alone,
   // whatever search_path the database or role sets.
   set_option("search_path", "pg_catalog, pg_temp");
-  set_option("default_transaction_read_only", "off");
-  set_option("statement_timeout", "0");
   if (s->memory_mb > 0) {
     // A BLAS work buffer mapped under the limit could hang the segment
     // (OpenBLAS retries a failed mapping forever, deaf to signals).
