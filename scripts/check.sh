@@ -93,6 +93,13 @@ run_preload_check() {
   echo "ok: $(grep -m1 'must not be loaded' <<<"$out")"
 }
 
+# Needs a second session during a run, so it runs outside pg_regress, in its
+# own database.
+run_vacuum_during_run() {
+  automl_log "vacuum during a model hopper run"
+  "$ROOT/regress/vacuum_during_run.sh"
+}
+
 # kill -9 of a segment restarts the whole server, so it runs last, outside
 # pg_regress, in its own database.
 run_crash_resume() {
@@ -125,6 +132,7 @@ main() {
   if ((regress)); then
     automl_cluster_start
     run_regress "$@" || rc=1
+    run_vacuum_during_run || rc=1
     run_crash_resume || rc=1
     run_preload_check || rc=1
   fi

@@ -65,6 +65,10 @@ CREATE TABLE automl_fits (
 -- States are float data that pglz barely compresses: trying costs ~10 ms
 -- per MB at every write.
 ALTER TABLE automl_fits ALTER COLUMN state SET STORAGE EXTERNAL;
+-- A run supersedes a state at every hop (automl_trials) and every epoch
+-- (here): autovacuum comes for them after ~10 MB of dead 2 kB chunks, not
+-- after a fifth of all the states kept.
+ALTER TABLE automl_fits SET (toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000);
 COMMENT ON TABLE automl_fits IS 'Models trained by automl_fit(), with their final training state';
 
 CREATE TABLE automl_fit_epochs (
@@ -877,6 +881,7 @@ CREATE TABLE automl_trials (
     PRIMARY KEY (run_id, trial)
 );
 ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;  -- as automl_fits.state
+ALTER TABLE automl_trials SET (toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000);
 COMMENT ON TABLE automl_trials IS 'One row per configuration of a run; automl_fits holds its state at the end of its latest epoch';
 
 CREATE TABLE automl_hops (
@@ -1309,8 +1314,14 @@ BEGIN
     END IF;
     -- Names the run in pg_stat_activity (automl_resume waits for a run's
     -- last segments to be gone).
-    PERFORM set_config('application_name', format('pg_automl run %s segment %s', command->>'run',
+    PERFORM set_config('application_name', format('pg_automl run %s segment %s', coalesce(command->>'run', '(new)'),
                                                   coalesce(command->>'segment', '0')), false);
+    IF command->>'kind' = 'new_run_id' THEN
+        -- Taken here, not by the driver: nextval() gives the calling
+        -- transaction an xid, and a running xid keeps vacuum from removing
+        -- the states its run supersedes.
+        RETURN jsonb_build_object('run_id', pg_catalog.nextval('@extschema@.automl_runs_run_id_seq'));
+    END IF;
     IF command->>'kind' IS DISTINCT FROM 'create' AND NOT EXISTS
            (SELECT 1 FROM @extschema@.automl_runs r WHERE r.run_id = (command->>'run')::bigint) THEN
         RAISE EXCEPTION 'run % does not exist', command->>'run' USING ERRCODE = 'undefined_object';

@@ -26,10 +26,16 @@
 #include "segment_executor.h"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -76,13 +82,6 @@ Datum query_value(const char* sql) {
   return d;
 }
 
-// A new run id, taken before the run exists so that it is locked from the
-// moment it is created.
-int64 reserve_run_id(const char* schema) {
-  return DatumGetInt64(query_value(psprintf("SELECT pg_catalog.nextval('%s.automl_runs_run_id_seq')",
-                                            quote_identifier(schema))));
-}
-
 // Takes the run's advisory lock for the rest of the transaction, or errors
 // when another driver holds it.
 void lock_run(const char* schema, int64 run_id) {
@@ -93,6 +92,53 @@ void lock_run(const char* schema, int64 run_id) {
   if (!locked)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
                     errhint("See automl_progress; a run is driven by one session at a time.")));
+}
+
+// Whether the statement this backend runs reads a table, besides the one
+// it writes (INSERT ... SELECT, CREATE TABLE AS).  Procedural code (DO,
+// CALL) counts as reading none: its statements take their own snapshots.
+bool statement_reads_tables() {
+  if (ActivePortal == nullptr) return true;
+  ListCell* lc;
+  foreach (lc, ActivePortal->stmts) {
+    auto* ps = static_cast<PlannedStmt*>(lfirst(lc));
+    if (!IsA(ps, PlannedStmt)) return true;
+    List* rtable = ps->rtable;
+    if (ps->commandType == CMD_UTILITY) {
+      Node* u = ps->utilityStmt;
+      if (IsA(u, DoStmt) || IsA(u, CallStmt)) continue;
+      if (!IsA(u, CreateTableAsStmt)) return true;
+      Node* q = castNode(CreateTableAsStmt, u)->query;
+      if (!IsA(q, Query)) return true;
+      rtable = castNode(Query, q)->rtable;
+    }
+    int index = 0;
+    ListCell* rc;
+    foreach (rc, rtable) {
+      ++index;
+      if (static_cast<RangeTblEntry*>(lfirst(rc))->rtekind == RTE_RELATION &&
+          !list_member_int(ps->resultRelations, index))
+        return true;
+    }
+  }
+  return false;
+}
+
+// Stops this backend's snapshots from holding back vacuum while it waits
+// for segments.  The calling statement's snapshot was taken before the run,
+// so every model state a segment supersedes during the run (one per unit,
+// ~1 MB in the benchmark) would stay on disk until the run ends: hundreds
+// of GB over a night.  Nothing here needs that snapshot: the driver reads no
+// table while it drives (segments do, in their own transactions), and in
+// read committed (automl_check_isolation) the transaction's later
+// statements take new snapshots.  Only the rest of the calling statement
+// could still use it, so the caller passes whether that statement reads a
+// table (statement_reads_tables): rows of it that others change during the
+// run must stay.  This does what SnapshotResetXmin() does once no snapshot
+// is left; a snapshot taken later starts a new horizon.
+void release_xmin() {
+  InvalidateCatalogSnapshot();
+  if (!IsolationUsesXactSnapshot()) MyProc->xmin = InvalidTransactionId;
 }
 
 [[noreturn]] void raise_unit_error(const UnitReply& r, int segment) {
@@ -155,10 +201,10 @@ class Driver {
     }
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
     if (*kind == "create") {
-      PgCall([&] {
-        run_id = reserve_run_id(schema_);
-        lock_run(schema_, run_id);
-      });
+      // The id is taken before the run exists so that the run is locked
+      // from the moment it is created.
+      run_id = nlohmann::json::parse(Control(0, R"({"kind": "new_run_id"})")).at("run_id").get<int64_t>();
+      PgCall([&] { lock_run(schema_, run_id); });
       cmd["run_id"] = run_id;
       cmd["segments"] = segments;
       Control(0, cmd.dump());
@@ -215,6 +261,7 @@ class Driver {
   // done with the current one, so no segment idles until the slowest trial
   // ends the epoch.  Each trial still visits its shards in schedule order.
   void RunEpochs() {
+    PgCall([&] { release_xmin_ = !statement_reads_tables(); });
     epoch_ = st_.epochs_done + 1;
     cur_ = Plan(epoch_, st_.live);
     next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, st_.live) : nullptr;
@@ -231,7 +278,10 @@ class Driver {
       }
       UnitReply r;
       int s = -1;
-      PgCall([&] { s = ex_->wait_any(&r); });
+      PgCall([&] {
+        if (release_xmin_) release_xmin();
+        s = ex_->wait_any(&r);
+      });
       Job job = jobs_[size_t(s)].front();
       jobs_[size_t(s)].pop_front();
       if (job.what == Job::What::Unit) {
@@ -336,6 +386,7 @@ class Driver {
   std::deque<std::string> failures_;   // fail_trial units to commit
   bool closing_ = false;               // finish_epoch of epoch_ sent
   bool finished_ = false;              // the run is over: only wait for what runs
+  bool release_xmin_ = false;          // while waiting for segments (release_xmin)
 };
 
 }  // namespace

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Vacuum reclaims the model states a run supersedes while the run goes on.
+# Every unit replaces its trial's state (TOAST chunks of ~2 kB), so a run
+# whose calling session held back the vacuum horizon would keep every state
+# it ever wrote until it ended.  In the middle of a run this requires that
+# the calling session holds no xid and no snapshot horizon, and that a
+# VACUUM from another session removes nearly all the superseded chunks; the
+# run must still finish every trial.
+#
+# Runs against the cluster named by PGHOST/PGPORT/PGUSER (scripts/check.sh
+# calls it after pg_regress) in its own database.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+DB=automl_vacuum
+EPOCHS=10
+TRIALS=4
+SEGMENTS=2
+# batch_size 10: each unit takes ~0.1 s, so the run lasts several seconds.
+CONFIGS='[
+  {"model": "vr_mlp", "params": {"optimizer": "adam", "lr": 0.01, "batch_size": 10}},
+  {"model": "vr_mlp", "params": {"optimizer": "adam", "lr": 0.001, "batch_size": 10}},
+  {"model": "vr_mlp", "params": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "batch_size": 10}},
+  {"model": "vr_mlp", "params": {"optimizer": "rmsprop", "lr": 0.001, "batch_size": 10}}]'
+TRAIN_UNITS=$((EPOCHS * TRIALS * SEGMENTS))
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
+fail() { automl_die "vacuum_during_run: $*"; }
+sql() { automl_psql -d "$DB" -qAt -c "$1"; }
+
+driver=""
+log="$(mktemp)"
+cleanup() {
+  if [[ -n "$driver" ]] && kill -0 "$driver" 2>/dev/null; then kill "$driver" || true; fi
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+automl_psql -d postgres -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+automl_psql -d "$DB" -q >/dev/null <<'SQL'
+CREATE EXTENSION pg_automl;
+SELECT * FROM automl_load_fashion_mnist('fm', validation_rows => 0, train_rows => 6000, test_rows => 10);
+SELECT * FROM automl_prepare('fm_train', 'vr_train', 'label', 'image', 250, 2);
+SELECT * FROM automl_add_model('vr_mlp', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 64},
+                                           {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}');
+SQL
+# The TOAST table that holds automl_trials.state.
+toast="$(sql "SELECT reltoastrelid::regclass FROM pg_class WHERE oid = 'automl_trials'::regclass")"
+[[ "$toast" != - ]] || fail "automl_trials has no TOAST table"
+
+automl_psql -d "$DB" -qAt -c "SELECT count(*) FROM automl_fit_multiple('vr_train', '$CONFIGS', $EPOCHS, seed => 5)" \
+  >"$log" 2>&1 &
+driver=$!
+for ((i = 0; ; i++)); do
+  done_units="$(sql "SELECT count(*) FROM automl_hops WHERE kind = 'train'")"
+  ((done_units < TRAIN_UNITS / 2)) || break
+  kill -0 "$driver" 2>/dev/null || fail "the run ended before half its units: $(cat "$log")"
+  ((i < 600)) || fail "the run committed only $done_units train units in 60 s"
+  sleep 0.1
+done
+run="$(sql "SELECT run_id FROM automl_runs")"
+
+held="$(sql "SELECT coalesce(backend_xid::text, '-') || ' ' || coalesce(backend_xmin::text, '-')
+               FROM pg_stat_activity WHERE pid = automl_run_driver($run)")"
+[[ "$held" == "- -" ]] || fail "the session driving run $run holds xid and xmin '$held', not '- -'"
+echo "ok: the session driving run $run holds neither an xid nor a snapshot horizon"
+
+# VACUUM VERBOSE of the TOAST table says how many dead chunks it removed and
+# how many it had to keep: those of states superseded while the snapshots
+# of the units in flight were open (a few states), not all the run's.
+out="$(automl_psql -d "$DB" -qAt -c "VACUUM (VERBOSE) $toast" 2>&1)"
+read -r removed kept < <(sed -nE 's/.*tuples: ([0-9]+) removed, [0-9]+ remain, ([0-9]+) are dead but not yet removable.*/\1 \2/p' \
+  <<<"$out" | head -n 1) || true
+[[ -n "$removed" ]] || fail "no tuple counts in the output of VACUUM VERBOSE: $out"
+echo "vacuum during run $run: $removed dead state chunks removed, $kept kept"
+((removed > kept)) ||
+  fail "VACUUM kept $kept of $((removed + kept)) dead state chunks of run $run: something holds back the horizon"
+echo "ok: a VACUUM during run $run removed most superseded states"
+
+wait "$driver" || fail "the run failed: $(cat "$log")"
+driver=""
+[[ "$(cat "$log")" == "$TRIALS" ]] || fail "the run returned '$(cat "$log")', not $TRIALS trials"
+done_trials="$(sql "SELECT count(*) FROM automl_trials WHERE run_id = $run AND status = 'done'")"
+[[ "$done_trials" == "$TRIALS" ]] || fail "run $run finished $done_trials of $TRIALS trials"
+echo "ok: run $run finished all $TRIALS trials"
+
+# A calling statement that also reads a table keeps its snapshot horizon:
+# rows other sessions delete during the run must stay visible to it.
+automl_psql -d "$DB" -qAt -c "SELECT count(*) FROM automl_fit_multiple('vr_train', '$CONFIGS', 5, seed => 5)
+                                CROSS JOIN (SELECT 1 FROM fm_test LIMIT 1) t" >"$log" 2>&1 &
+driver=$!
+for ((i = 0; ; i++)); do
+  run="$(sql "SELECT max(run_id) FROM automl_runs")"
+  ((run > 1)) && [[ "$(sql "SELECT count(*) FROM automl_hops WHERE run_id = $run")" != 0 ]] && break
+  kill -0 "$driver" 2>/dev/null || fail "the second run ended before its first unit: $(cat "$log")"
+  ((i < 600)) || fail "the second run committed no unit in 60 s"
+  sleep 0.1
+done
+held="$(sql "SELECT backend_xmin IS NOT NULL FROM pg_stat_activity WHERE pid = automl_run_driver($run)")"
+[[ "$held" == t ]] || fail "the session driving run $run released its snapshot although its statement reads a table"
+echo "ok: a calling statement that reads a table keeps its snapshot during run $run"
+wait "$driver" || fail "the second run failed: $(cat "$log")"
+driver=""
