@@ -237,6 +237,31 @@ BEGIN
     RETURN n;
 END $$;
 
+-- A table name as SQL reads it ([schema.]table, double-quoted parts kept as
+-- written), quoted again for format('%s'); an error for any other text.
+CREATE FUNCTION automl_table_name(name text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    parts text[];
+BEGIN
+    BEGIN
+        parts := pg_catalog.parse_ident(name);
+    EXCEPTION WHEN invalid_parameter_value THEN
+        parts := NULL;
+    END;
+    IF parts IS NULL OR array_length(parts, 1) > 2 THEN
+        RAISE EXCEPTION 'invalid table name %', coalesce(pg_catalog.quote_literal(name), 'NULL')
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'A table name is read as in SQL, [schema.]table: double-quote a name with spaces, capitals or other special characters, e.g. ''"My Table"''.';
+    END IF;
+    RETURN (SELECT string_agg(pg_catalog.quote_ident(p), '.' ORDER BY k) FROM unnest(parts) WITH ORDINALITY u(p, k));
+END $$;
+
+-- A valid table name (automl_table_name) as messages show it: "My Table",
+-- not ""My Table"".
+CREATE FUNCTION automl_display_name(name text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.array_to_string(pg_catalog.parse_ident(name), '.') $$;
+
 -- The type of a column of a table, or an error naming the column.
 CREATE FUNCTION automl_column_type(source regclass, col text) RETURNS regtype
 LANGUAGE plpgsql STABLE AS $$
@@ -250,6 +275,55 @@ BEGIN
             USING ERRCODE = 'undefined_column';
     END IF;
     RETURN t;
+END $$;
+
+-- The column names of a comma-separated list, each taken as written (case
+-- and inner spaces kept, outer spaces trimmed); a name that holds a comma
+-- or a double quote is written in double quotes, a quote in it doubled.
+CREATE FUNCTION automl_split_names(list text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    names text[] := '{}';
+    cur text := '';
+    c text;
+    i int := 1;
+    n int := length(list);
+    in_quotes boolean := false;
+    was_quoted boolean := false;
+BEGIN
+    WHILE i <= n LOOP
+        c := substr(list, i, 1);
+        IF in_quotes THEN
+            IF c <> '"' THEN
+                cur := cur || c;
+            ELSIF substr(list, i + 1, 1) = '"' THEN
+                cur := cur || '"';
+                i := i + 1;
+            ELSE
+                in_quotes := false;
+            END IF;
+        ELSIF c = ',' THEN
+            names := names || CASE WHEN was_quoted THEN cur ELSE btrim(cur) END;
+            cur := '';
+            was_quoted := false;
+        ELSIF c = '"' AND NOT was_quoted AND btrim(cur) = '' THEN
+            in_quotes := true;
+            was_quoted := true;
+            cur := '';
+        ELSIF was_quoted AND btrim(c) <> '' OR c = '"' THEN
+            RAISE EXCEPTION 'cannot read the list of column names %', pg_catalog.quote_literal(list)
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Separate names with commas; write a name that holds a comma or a double quote in double quotes, doubling its quotes: ''x, "a,b"''.';
+        ELSIF NOT was_quoted THEN
+            cur := cur || c;
+        END IF;
+        i := i + 1;
+    END LOOP;
+    IF in_quotes THEN
+        RAISE EXCEPTION 'the list of column names % has an unterminated quoted name', pg_catalog.quote_literal(list)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN names || CASE WHEN was_quoted THEN cur ELSE btrim(cur) END;
 END $$;
 
 -- SQL expression that yields the features of a row as float8[]: one array
@@ -266,7 +340,7 @@ BEGIN
         RAISE EXCEPTION 'features must name an array column or a list of numeric columns'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT array_agg(btrim(c)) INTO cols FROM unnest(string_to_array(features, ',')) c;
+    cols := @extschema@.automl_split_names(features);
     IF array_length(cols, 1) = 1 THEN
         t := @extschema@.automl_column_type(source, cols[1]);
         IF t IN ('real[]'::regtype, 'double precision[]'::regtype, 'integer[]'::regtype,
@@ -315,6 +389,8 @@ DECLARE
     bad_feature int;
     n_features int;
     out_rel regclass;
+    out_sql text;       -- output as SQL reads it, quoted
+    n_bad_targets bigint;
     out_name text;
     out_schema text;
     seg_rows bigint[];
@@ -324,6 +400,7 @@ BEGIN
     IF source IS NULL OR output IS NULL OR label IS NULL OR features IS NULL THEN
         RAISE EXCEPTION 'source, output, label and features must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    out_sql := @extschema@.automl_table_name(output);
     segments := coalesce(segments, current_setting('pg_automl.segments', true)::int, 2);
     IF buffer_size IS NULL OR buffer_size < 1 OR buffer_size > 1048576 THEN
         RAISE EXCEPTION 'buffer_size must be between 1 and 1048576, not %', buffer_size
@@ -378,15 +455,27 @@ BEGIN
     END IF;
 
     -- Rows and labels
-    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS NULL), count(*) FILTER (WHERE %s IS NULL) FROM %s',
-                   label, id_expr, source)
-        INTO n_rows, n_null, n_null_ids;
+    -- Regression targets are packed as single-precision floats.
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS NULL), count(*) FILTER (WHERE %s IS NULL),
+                           count(*) FILTER (WHERE %s) FROM %s',
+                   label, id_expr,
+                   CASE WHEN task = 'regression' THEN format('NOT (abs(%I%s) <= 3.4028234663852886e38)', label,
+                                                             CASE WHEN label_type = 'numeric'::regtype THEN '' ELSE '::float8' END)
+                        ELSE 'false' END, source)
+        INTO n_rows, n_null, n_null_ids, n_bad_targets;
     IF n_rows = 0 THEN
         RAISE EXCEPTION 'relation "%" has no rows', source USING ERRCODE = 'data_exception';
     END IF;
     IF n_null > 0 THEN
         RAISE EXCEPTION 'label column "%" contains % NULL values', label, n_null
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Remove or fill those rows before preparing the table.';
+    END IF;
+    IF n_bad_targets > 0 THEN
+        RAISE EXCEPTION 'label column "%" is not a finite single-precision number in % %', label, n_bad_targets,
+                CASE WHEN n_bad_targets = 1 THEN 'row' ELSE 'rows' END
+            USING ERRCODE = 'data_exception',
+                  DETAIL = 'Regression targets are packed as single-precision floats: NaN, infinities and magnitudes beyond 3.4e38 have no value there.',
+                  HINT = 'Remove those rows, or scale the targets, e.g. by preparing from a view.';
     END IF;
     IF id IS NOT NULL AND n_null_ids > 0 THEN
         RAISE EXCEPTION 'id column "%" contains % NULL values', id, n_null_ids
@@ -475,22 +564,22 @@ BEGIN
     END IF;
 
     -- Output: one LIST partition per segment
-    out_rel := to_regclass(output);
+    out_rel := to_regclass(out_sql);
     IF out_rel IS NOT NULL THEN
         IF NOT overwrite THEN
-            RAISE EXCEPTION 'relation "%" already exists', output USING ERRCODE = 'duplicate_table',
+            RAISE EXCEPTION 'relation "%" already exists', @extschema@.automl_display_name(output) USING ERRCODE = 'duplicate_table',
                 HINT = 'Pass overwrite => true to replace it.';
         END IF;
         IF NOT EXISTS (SELECT 1 FROM @extschema@.automl_prepared p WHERE p.output_table = out_rel) THEN
-            RAISE EXCEPTION 'relation "%" was not written by automl_prepare(); it will not be overwritten', output
+            RAISE EXCEPTION 'relation "%" was not written by automl_prepare(); it will not be overwritten', @extschema@.automl_display_name(output)
                 USING ERRCODE = 'duplicate_table';
         END IF;
         DELETE FROM @extschema@.automl_prepared p WHERE p.output_table = out_rel;
         EXECUTE format('DROP TABLE %s', out_rel);
     END IF;
     EXECUTE format('CREATE TABLE %s (segment_id int NOT NULL, buffer_id int NOT NULL, rows int NOT NULL,
-                    buffer bytea NOT NULL, PRIMARY KEY (segment_id, buffer_id)) PARTITION BY LIST (segment_id)', output);
-    out_rel := output::regclass;
+                    buffer bytea NOT NULL, PRIMARY KEY (segment_id, buffer_id)) PARTITION BY LIST (segment_id)', out_sql);
+    out_rel := out_sql::regclass;
     SELECT c.relname, n.nspname INTO out_name, out_schema
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = out_rel;
     -- Segment processes read it from their own sessions.
@@ -553,13 +642,14 @@ BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'prepared table name must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    rel := to_regclass(tbl);
+    rel := to_regclass(@extschema@.automl_table_name(tbl));
     IF rel IS NULL THEN
-        RAISE EXCEPTION 'relation "%" does not exist', tbl USING ERRCODE = 'undefined_table';
+        RAISE EXCEPTION 'relation "%" does not exist', @extschema@.automl_display_name(tbl) USING ERRCODE = 'undefined_table';
     END IF;
     SELECT * INTO info FROM @extschema@.automl_prepared p WHERE p.output_table = rel;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'relation "%" was not prepared by automl_prepare()', tbl USING ERRCODE = 'undefined_table',
+        RAISE EXCEPTION 'relation "%" was not prepared by automl_prepare()', @extschema@.automl_display_name(tbl)
+            USING ERRCODE = 'undefined_table',
             HINT = 'Run automl_prepare() on the table first.';
     END IF;
     RETURN info;
@@ -702,9 +792,11 @@ BEGIN
         INSERT INTO @extschema@.automl_fit_epochs VALUES
             (id, e, train_loss, train_accuracy, val_loss, val_accuracy, val_top_k_accuracy, tr.rows, seconds);
         UPDATE @extschema@.automl_fits f SET state = cur_state, epochs_done = e WHERE f.fit_id = id;
-        RAISE NOTICE 'fit %: epoch %/%: train loss %, train accuracy %, validation accuracy %, % s',
-            id, e, epochs, round(train_loss::numeric, 4), round(train_accuracy::numeric, 4),
-            coalesce(round(val_accuracy::numeric, 4)::text, '-'), round(seconds::numeric, 2);
+        -- (accuracies are NULL for regression, validation without a validation table)
+        RAISE NOTICE 'fit %: epoch %/%: %, % s', id, e, epochs,
+            concat_ws(', ', 'train loss ' || round(train_loss::numeric, 4), 'train accuracy ' || round(train_accuracy::numeric, 4),
+                      'validation loss ' || round(val_loss::numeric, 4), 'validation accuracy ' || round(val_accuracy::numeric, 4)),
+            round(seconds::numeric, 2);
         RETURN NEXT;
     END LOOP;
     UPDATE @extschema@.automl_fits f SET finished_at = clock_timestamp() WHERE f.fit_id = id;
@@ -791,6 +883,7 @@ BEGIN
     IF table_name IS NULL OR table_name = '' THEN
         RAISE EXCEPTION 'table_name must not be empty' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    table_name := @extschema@.automl_table_name(table_name);
     EXECUTE format('CREATE TABLE %s AS SELECT * FROM %s.automl_read_idx($1, $2, $3, $4)', table_name, '@extschema@')
         USING images, labels, first_item, max_items;
     GET DIAGNOSTICS n = ROW_COUNT;

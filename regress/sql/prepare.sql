@@ -296,14 +296,22 @@ SELECT automl_prepare('bad_huge', 'bad_p', 'label', 'features', 5, normalization
 SELECT automl_prepare('bad_huge', 'bad_p', 'label', 'features', 5, normalization => 'none');
 :sqlstate
 SELECT nothing_left('bad_p');
--- NaN regression target
+-- Regression targets that are NaN, infinite, or beyond single precision
+-- (counted before anything is written)
 CREATE TABLE bad_target AS SELECT id, a, CASE WHEN id = 7 THEN 'NaN'::float8 ELSE id END AS y FROM bad;
 SELECT automl_prepare('bad_target', 'bad_p', 'y', 'a', 5);
 :sqlstate
 SELECT nothing_left('bad_p');
+CREATE TABLE bad_targets AS SELECT id, a, CASE id WHEN 3 THEN '-Infinity'::numeric WHEN 4 THEN 1e39 ELSE 2.5 END AS y FROM bad;
+SELECT automl_prepare('bad_targets', 'bad_p', 'y', 'a', 5);
+:sqlstate
+UPDATE bad_targets SET y = 3.4e38 WHERE id = 4;  -- the largest magnitudes a float holds are fine
+DELETE FROM bad_targets WHERE id = 3;
+SELECT task, rows FROM automl_prepare('bad_targets', 'bad_p', 'y', 'a', 5);
+DROP TABLE bad_p;
 -- A failed overwrite (here while packing, after the old table was dropped)
 -- keeps the old table.
-SELECT automl_prepare('bad_target', 'intlabels_p', 'y', 'a', 5, overwrite => true);
+SELECT automl_prepare('bad_huge', 'intlabels_p', 'label', 'features', 5, normalization => 'none', overwrite => true);
 :sqlstate
 SELECT buffers, task FROM automl_prepared WHERE output_table = 'intlabels_p'::regclass;
 SELECT count(*) AS buffers FROM intlabels_p;
@@ -330,6 +338,38 @@ SELECT automl_prepare('bad', 'bad_p', 'label', '', 5);
 :sqlstate
 SELECT automl_prepare('bad', 'bad_p', 'label', ' , ', 5);
 :sqlstate
+-- Feature names are taken as written; one that holds a comma or a double
+-- quote is double-quoted, its quotes doubled.  A stray quote is refused.
+CREATE TABLE odd_names AS SELECT label, features[1] AS "a,b", features[2] AS "Say ""hi""", a AS " x y " FROM blobs WHERE id <= 20;
+SELECT rows, feature_shape FROM automl_prepare('odd_names', 'odd_p', 'label', ' "a,b" ,"Say ""hi""", " x y "', 5);
+-- (the features are those columns, in that order: their means are the shift)
+SELECT bool_and(abs(p.shift[k] - m[k]) < 1e-4) AS means_match
+  FROM automl_prepared p, (SELECT ARRAY[avg("a,b"), avg("Say ""hi"""), avg(" x y ")] m FROM odd_names) a, generate_series(1, 3) k
+ WHERE p.output_table = 'odd_p'::regclass;
+SELECT automl_split_names('x, "a,b" ,"q""r", Mixed Case ');
+SELECT automl_prepare('odd_names', 'bad_p', 'label', '"a,b" c', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'bad_p', 'label', '"a,b', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'bad_p', 'label', 'a"b', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'bad_p', 'label', 'a,b', 5);
+:sqlstate
+-- Table names are read as in SQL: quoted, or an error that says how.
+SELECT output_table, rows FROM automl_prepare('odd_names', '"Odd P"', 'label', '"a,b"', 5);
+SELECT count(*) FROM automl_fit('"Odd P"', 'bad_model_does_not_exist');
+:sqlstate
+SELECT automl_prepare('odd_names', 'odd p', 'label', '"a,b"', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'a.b.c', 'label', '"a,b"', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'x; DROP TABLE bad', 'label', '"a,b"', 5);
+:sqlstate
+SELECT count(*) FROM automl_fit('odd p', 'mlp');
+:sqlstate
+SELECT automl_load_idx('x y', '/nonexistent', '/nonexistent');
+:sqlstate
+DROP TABLE odd_names, odd_p, "Odd P";
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, id => 'nosuchid');
 :sqlstate
 SELECT automl_prepare('bad', 'bad_p', 'label', 'features', 5, id => 'label');
