@@ -1372,7 +1372,8 @@ BEGIN
                / nullif(r.segments * extract(epoch FROM w1 - w0), 0),
            n_trained, w1
       FROM @extschema@.automl_hops h
-     WHERE h.run_id = run AND h.finished_at >= w0;
+     WHERE h.run_id = run AND h.finished_at >= w0
+    HAVING count(*) > 0;  -- no row for an epoch nothing ran in (every trial failed at creation)
     UPDATE @extschema@.automl_runs x
        -- (no trial completed it when all failed before: it is not done)
        SET epochs_done = CASE WHEN n_trained > 0 THEN epoch ELSE x.epochs_done END,

@@ -109,7 +109,8 @@ SELECT count(DISTINCT pid) AS segment_processes FROM automl_hops WHERE run_id = 
 -- A run whose every trial fails when created fails, with no epoch done.
 SELECT count(*) AS failed_trials FROM automl_fit_multiple('hf_train', '[{"model": "hf_huge"}, {"model": "hf_huge"}]', 2)
  WHERE status = 'failed';
-SELECT p.status, p.epoch, r.epochs_done FROM automl_progress p JOIN automl_runs r USING (run_id)
+SELECT p.status, p.epoch, r.epochs_done, (SELECT count(*) FROM automl_run_epochs e WHERE e.run_id = r.run_id) AS epoch_rows
+  FROM automl_progress p JOIN automl_runs r USING (run_id)
  WHERE run_id = (SELECT max(run_id) FROM automl_runs);
 RESET pg_automl.segment_memory_mb;
 -- Only a superuser may change the limit.
