@@ -680,18 +680,33 @@ BEGIN
     END IF;
 END $$;
 
--- Errors unless `data` holds data that the model of fit `f` can read.
+-- Errors unless `data` holds data that the model of fit `f` can read: the
+-- classes, feature shape and normalisation it was trained with.
 CREATE FUNCTION automl_check_fit_data(f automl_fits, data automl_prepared) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    base @extschema@.automl_prepared;
+    why text;
+    train @extschema@.automl_prepared;
 BEGIN
-    base.task := f.task;
-    base.classes := f.classes;
-    base.feature_shape := f.feature_shape;
-    base.shift := f.shift;
-    base.scale := f.scale;
-    PERFORM @extschema@.automl_check_compatible(base, data, f.train_table);
+    why := CASE WHEN f.task <> data.task THEN format('it holds %s data; the fit is a %s model', data.task, f.task)
+                WHEN f.classes IS DISTINCT FROM data.classes THEN format('its classes are %s; the fit''s are %s', data.classes, f.classes)
+                WHEN f.feature_shape <> data.feature_shape
+                    THEN format('its features have shape %s; the fit''s have %s', data.feature_shape, f.feature_shape)
+                WHEN f.shift <> data.shift OR f.scale <> data.scale
+                    THEN 'it was normalised with other statistics than the fit''s training data' END;
+    IF why IS NULL THEN
+        RETURN;
+    END IF;
+    -- Whether the training table still holds the data the fit was trained on.
+    SELECT * INTO train FROM @extschema@.automl_prepared p WHERE p.output_table = to_regclass(f.train_table);
+    RAISE EXCEPTION 'the fit cannot read "%": %', data.output_table, why
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = CASE WHEN (train.task, train.classes, train.feature_shape, train.shift, train.scale)
+                                   IS NOT DISTINCT FROM (f.task, f.classes, f.feature_shape, f.shift, f.scale)
+                          THEN format('Prepare it with automl_prepare(..., "like" => %L) so that classes and normalisation match.',
+                                      f.train_table)
+                          ELSE format('Prepare it "like" a table prepared as the fit''s training data was: "%s" has been prepared again or dropped since.',
+                                      f.train_table) END;
 END $$;
 
 -- Errors unless model `arch` reads the features of `data` and has as many

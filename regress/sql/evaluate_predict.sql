@@ -191,6 +191,10 @@ SELECT rows FROM automl_prepare('blobs', 'ep_blobs3', 'label', 'features', 100, 
 -- the suites run before)
 SELECT * FROM automl_evaluate(:blobs2_fit, 'ep_blobs3');
 :sqlstate
+-- Once the training table is prepared otherwise, the hint cannot point at it.
+SELECT rows FROM automl_prepare('blobs', 'ep_blobs2', 'label', 'features', 100, 2, normalization => 'minmax', overwrite => true);
+SELECT * FROM automl_evaluate(:blobs2_fit, 'ep_blobs2');
+:sqlstate
 DROP TABLE ep_blobs2;
 -- (dropping a prepared table removes its summary too)
 SELECT count(*) AS dangling_summaries FROM automl_prepared WHERE output_table::text ~ '^[0-9]+$';
