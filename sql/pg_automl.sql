@@ -361,6 +361,19 @@ BEGIN
     RETURN 'ARRAY[' || array_to_string(parts, ', ') || ']';
 END $$;
 
+-- A hint for a table that was not prepared (or whose summary is gone): one
+-- with the columns automl_prepare() writes was packed by an installation of
+-- pg_automl that DROP EXTENSION removed, with its summaries.
+CREATE FUNCTION automl_unprepared_hint(rel regclass, otherwise text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN (SELECT count(*) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+                         AND (a.attname, a.atttypid) IN (('segment_id', 'int4'::regtype), ('buffer_id', 'int4'::regtype),
+                                                        ('rows', 'int4'::regtype), ('buffer', 'bytea'::regtype))) = 4
+                THEN format('It looks like a table an earlier installation of pg_automl packed (DROP EXTENSION removed its summary): drop it (DROP TABLE %s) and run automl_prepare() again.', rel)
+                ELSE otherwise END
+$$;
+
 CREATE FUNCTION automl_prepare(source regclass, output text, label text, features text,
                                buffer_size int DEFAULT 256, segments int DEFAULT NULL,
                                seed bigint DEFAULT 0, normalization text DEFAULT 'standard',
@@ -419,7 +432,8 @@ BEGIN
         SELECT * INTO ref FROM @extschema@.automl_prepared p WHERE p.output_table = "like";
         IF NOT FOUND THEN
             RAISE EXCEPTION 'relation "%" was not prepared by automl_prepare()', "like"
-                USING ERRCODE = 'undefined_table', HINT = 'Pass the output table of an earlier automl_prepare() call as "like".';
+                USING ERRCODE = 'undefined_table',
+                      HINT = @extschema@.automl_unprepared_hint("like", 'Pass the output table of an earlier automl_prepare() call as "like".');
         END IF;
         normalization := ref.normalization;
         IF task IS NOT NULL AND task <> ref.task THEN
@@ -572,7 +586,7 @@ BEGIN
         END IF;
         IF NOT EXISTS (SELECT 1 FROM @extschema@.automl_prepared p WHERE p.output_table = out_rel) THEN
             RAISE EXCEPTION 'relation "%" was not written by automl_prepare(); it will not be overwritten', @extschema@.automl_display_name(output)
-                USING ERRCODE = 'duplicate_table';
+                USING ERRCODE = 'duplicate_table', HINT = @extschema@.automl_unprepared_hint(out_rel, 'Choose another output name.');
         END IF;
         DELETE FROM @extschema@.automl_prepared p WHERE p.output_table = out_rel;
         EXECUTE format('DROP TABLE %s', out_rel);
@@ -650,7 +664,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'relation "%" was not prepared by automl_prepare()', @extschema@.automl_display_name(tbl)
             USING ERRCODE = 'undefined_table',
-            HINT = 'Run automl_prepare() on the table first.';
+            HINT = @extschema@.automl_unprepared_hint(rel, 'Run automl_prepare() on the table first.');
     END IF;
     RETURN info;
 END $$;

@@ -452,6 +452,16 @@ SELECT automl_prepare('bad', 'blobs_p', 'label', 'features', 5);
 SELECT automl_prepare('bad', 'blobs', 'label', 'features', 5, overwrite => true);
 :sqlstate
 SELECT count(*) AS blobs_rows FROM blobs;
+-- A packed table whose summary is gone (as after DROP EXTENSION and CREATE
+-- EXTENSION) is named as such, with what to do.
+CREATE TABLE old_packed AS SELECT * FROM blobs_p;
+SELECT count(*) FROM automl_fit('old_packed', 'no_such_model');
+:sqlstate
+SELECT automl_prepare('blobs', 'old_packed', 'label', 'features', 100, overwrite => true);
+:sqlstate
+SELECT automl_prepare('blobs', 'x_p', 'label', 'features', 100, "like" => 'old_packed');
+:sqlstate
+DROP TABLE old_packed;
 SELECT automl_prepare('bad', 'bad', 'label', 'features', 5);
 :sqlstate
 -- a single class
