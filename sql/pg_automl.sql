@@ -1085,6 +1085,10 @@ CREATE FUNCTION automl_mop_run(command jsonb, segments int) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION automl_mop_run(jsonb, int) IS
     'Drives a model hopper run on segment processes (internal: use automl_fit_multiple() or automl_resume())';
+CREATE PROCEDURE automl_mop_drive(command jsonb, segments int, INOUT run_id bigint DEFAULT NULL)
+    AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON PROCEDURE automl_mop_drive(jsonb, int, bigint) IS
+    'automl_mop_run() for procedures: commits first when it may (internal: use automl_fit_multiple_proc() or automl_resume_proc())';
 
 -- Segment units.  Each runs in a segment process, in its own transaction.
 
@@ -1657,9 +1661,9 @@ COMMENT ON VIEW automl_progress IS
     'Where each run stands: epoch, hops done in it, trials finished, elapsed and estimated remaining time';
 GRANT SELECT ON automl_leaderboard, automl_progress TO PUBLIC;
 
-CREATE FUNCTION automl_fit_multiple(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
-                                    seed bigint DEFAULT 0, top_k int DEFAULT 5)
-RETURNS SETOF automl_leaderboard
+-- What automl_fit_multiple() checks and the run it asks the driver for.
+CREATE FUNCTION automl_fit_multiple_command(train text, configs jsonb, epochs int, validation text, seed bigint, top_k int,
+                                            OUT command jsonb, OUT segments int)
 LANGUAGE plpgsql AS $$
 DECLARE
     tinfo @extschema@.automl_prepared;
@@ -1668,7 +1672,6 @@ DECLARE
     cfg jsonb;
     trials jsonb := '[]';
     i int := 0;
-    id bigint;
     msg text; det text; hnt text; st text;
 BEGIN
     PERFORM @extschema@.automl_check_isolation();
@@ -1717,18 +1720,44 @@ BEGIN
         END;
         i := i + 1;
     END LOOP;
-    id := @extschema@.automl_mop_run(
-        jsonb_build_object('kind', 'create', 'train', @extschema@.automl_qualified_name(tinfo.output_table),
-                           'validation', @extschema@.automl_qualified_name(vinfo.output_table),
-                           'epochs', epochs, 'seed', coalesce(seed, 0), 'top_k', top_k, 'trials', trials),
-        tinfo.segments);
+    command := jsonb_build_object('kind', 'create', 'train', @extschema@.automl_qualified_name(tinfo.output_table),
+                                  'validation', @extschema@.automl_qualified_name(vinfo.output_table),
+                                  'epochs', epochs, 'seed', coalesce(seed, 0), 'top_k', top_k, 'trials', trials);
+    segments := tinfo.segments;
+END $$;
+
+CREATE FUNCTION automl_fit_multiple(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
+                                    seed bigint DEFAULT 0, top_k int DEFAULT 5)
+RETURNS SETOF automl_leaderboard
+LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    id bigint;
+BEGIN
+    c := @extschema@.automl_fit_multiple_command(train, configs, epochs, validation, seed, top_k);
+    id := @extschema@.automl_mop_run(c.command, c.segments);
     RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = id ORDER BY l.rank, l.trial;
 END $$;
 COMMENT ON FUNCTION automl_fit_multiple(text, jsonb, int, text, bigint, int) IS
     'Trains several configurations at once with model hopper parallelism; every hop is committed, automl_resume() continues';
 
-CREATE FUNCTION automl_resume(run_id bigint)
-RETURNS SETOF automl_leaderboard
+-- The same run as a procedure: called outside a transaction block, it
+-- holds no snapshot while the run goes on (automl_mop_drive), so vacuum
+-- reclaims the states it supersedes.  The run's id comes back as run_id.
+CREATE PROCEDURE automl_fit_multiple_proc(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
+                                          seed bigint DEFAULT 0, top_k int DEFAULT 5, INOUT run_id bigint DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+BEGIN
+    c := @extschema@.automl_fit_multiple_command(train, configs, epochs, validation, seed, top_k);
+    CALL @extschema@.automl_mop_drive(c.command, c.segments, run_id);
+END $$;
+COMMENT ON PROCEDURE automl_fit_multiple_proc(text, jsonb, int, text, bigint, int, bigint) IS
+    'automl_fit_multiple() as a procedure: outside a transaction block it lets vacuum work during the run';
+
+-- What automl_resume() checks before it asks the driver to go on.
+CREATE FUNCTION automl_resume_check(run_id bigint, OUT segments int)
 LANGUAGE plpgsql AS $$
 DECLARE
     r @extschema@.automl_runs;
@@ -1742,7 +1771,7 @@ BEGIN
     IF run_id IS NULL THEN
         RAISE EXCEPTION 'run id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_resume.run_id;
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_resume_check.run_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
             HINT = 'See the table automl_runs.';
@@ -1783,10 +1812,30 @@ BEGIN
         END IF;
         PERFORM pg_sleep(0.1);
     END LOOP;
-    PERFORM @extschema@.automl_mop_run(jsonb_build_object('kind', 'resume', 'run', r.run_id), r.segments);
-    RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = r.run_id ORDER BY l.rank, l.trial;
+    segments := r.segments;
+END $$;
+
+CREATE FUNCTION automl_resume(run_id bigint)
+RETURNS SETOF automl_leaderboard
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM @extschema@.automl_mop_run(jsonb_build_object('kind', 'resume', 'run', run_id),
+                                       @extschema@.automl_resume_check(run_id));
+    RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = automl_resume.run_id ORDER BY l.rank, l.trial;
 END $$;
 COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from its last committed hop';
+
+-- automl_resume() as a procedure (see automl_fit_multiple_proc).
+CREATE PROCEDURE automl_resume_proc(run_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    id bigint;
+BEGIN
+    CALL @extschema@.automl_mop_drive(jsonb_build_object('kind', 'resume', 'run', run_id),
+                                      @extschema@.automl_resume_check(run_id), id);
+END $$;
+COMMENT ON PROCEDURE automl_resume_proc(bigint) IS
+    'automl_resume() as a procedure: outside a transaction block it lets vacuum work during the run';
 
 -- Stops a run from any session, as cancelling its caller would: committed
 -- hops stay, automl_resume() continues it.

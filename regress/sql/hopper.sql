@@ -127,6 +127,30 @@ SELECT bool_and(fa.state = fb.state AND a.state IS NOT DISTINCT FROM b.state) AS
 SELECT (SELECT array_agg(trial ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run AND kind = 'train')
      = (SELECT array_agg(trial ORDER BY epoch, hop, segment) FROM automl_hops WHERE run_id = :run2 AND kind = 'train')
        AS same_schedule;
+-- The procedure runs the same run: called outside a transaction block it
+-- commits its checks first and holds no snapshot while the run goes on.
+\o /dev/null
+CALL automl_fit_multiple_proc('hop_train', :'configs', 3, 'hop_val', seed => 42);
+\o
+SELECT max(run_id) AS run_proc FROM automl_runs \gset
+SELECT bool_and(fa.state = fb.state AND a.state IS NOT DISTINCT FROM b.state) AS same_states, count(*) AS trials
+  FROM automl_trials a JOIN automl_trials b USING (trial)
+  JOIN automl_fits fa ON fa.fit_id = a.fit_id JOIN automl_fits fb ON fb.fit_id = b.fit_id
+ WHERE a.run_id = :run AND b.run_id = :run_proc;
+-- In a transaction block it cannot commit, and runs as the function does.
+BEGIN;
+\o /dev/null
+CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_mlp"}]', 1, seed => 42);
+\o
+COMMIT;
+SELECT status, epochs_done FROM automl_runs WHERE run_id = (SELECT max(run_id) FROM automl_runs);
+-- Its checks are the function's; a run that is not interrupted is not resumed.
+CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_nope"}]');
+:sqlstate
+CALL automl_resume_proc(:run_proc);
+:sqlstate
+CALL automl_resume_proc(-1);
+:sqlstate
 -- Another seed gives another schedule.
 CREATE TABLE hop_other AS SELECT * FROM automl_fit_multiple('hop_train', :'configs', 1, seed => 43);
 SELECT run_id AS run3 FROM hop_other LIMIT 1 \gset

@@ -26,14 +26,12 @@
 #include "segment_executor.h"
 
 extern "C" {
-#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "nodes/parsenodes.h"
-#include "nodes/plannodes.h"
-#include "storage/proc.h"
-#include "tcop/pquery.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -69,76 +67,22 @@ char* function_library(Oid fn) {
   return lib;
 }
 
-// The first column of the one row `sql` returns.
-Datum query_value(const char* sql) {
-  SPI_connect();
-  if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-    elog(ERROR, "query returned no row: %s", sql);
-  bool isnull;
-  Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-  if (isnull) elog(ERROR, "query returned NULL: %s", sql);
-  d = SPI_datumTransfer(d, true, sizeof(int64));
-  SPI_finish();
-  return d;
-}
+// The keys of the advisory lock a driver holds on its run, as SQL's
+// automl_run_lock_key() and automl_run_lock_id(run) give them (automl_progress
+// and automl_cancel find the driver by them).
+constexpr int32 kRunLockKey = 1885826412;
+int32 run_lock_id(int64 run_id) { return static_cast<int32>(static_cast<uint32>(run_id & 0xffffffff)); }
 
 // Takes the run's advisory lock for the rest of the transaction, or errors
-// when another driver holds it.
-void lock_run(const char* schema, int64 run_id) {
-  const char* s = quote_identifier(schema);
-  bool locked = DatumGetBool(query_value(
-      psprintf("SELECT pg_catalog.pg_try_advisory_xact_lock(%s.automl_run_lock_key(), %s.automl_run_lock_id(%lld))", s,
-               s, static_cast<long long>(run_id))));
+// when another driver holds it.  A direct call, not a query: after
+// automl_mop_drive's commit a query would leave a snapshot behind for the
+// rest of the run (EnsurePortalSnapshotExists).
+void lock_run(int64 run_id) {
+  bool locked = DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kRunLockKey),
+                                                 Int32GetDatum(run_lock_id(run_id))));
   if (!locked)
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
                     errhint("See automl_progress; a run is driven by one session at a time.")));
-}
-
-// Whether the statement this backend runs reads a table, besides the one
-// it writes (INSERT ... SELECT, CREATE TABLE AS).  Procedural code (DO,
-// CALL) counts as reading none: its statements take their own snapshots.
-bool statement_reads_tables() {
-  if (ActivePortal == nullptr) return true;
-  ListCell* lc;
-  foreach (lc, ActivePortal->stmts) {
-    auto* ps = static_cast<PlannedStmt*>(lfirst(lc));
-    if (!IsA(ps, PlannedStmt)) return true;
-    List* rtable = ps->rtable;
-    if (ps->commandType == CMD_UTILITY) {
-      Node* u = ps->utilityStmt;
-      if (IsA(u, DoStmt) || IsA(u, CallStmt)) continue;
-      if (!IsA(u, CreateTableAsStmt)) return true;
-      Node* q = castNode(CreateTableAsStmt, u)->query;
-      if (!IsA(q, Query)) return true;
-      rtable = castNode(Query, q)->rtable;
-    }
-    int index = 0;
-    ListCell* rc;
-    foreach (rc, rtable) {
-      ++index;
-      if (static_cast<RangeTblEntry*>(lfirst(rc))->rtekind == RTE_RELATION &&
-          !list_member_int(ps->resultRelations, index))
-        return true;
-    }
-  }
-  return false;
-}
-
-// Stops this backend's snapshots from holding back vacuum while it waits
-// for segments.  The calling statement's snapshot was taken before the run,
-// so every model state a segment supersedes during the run (one per unit,
-// ~1 MB in the benchmark) would stay on disk until the run ends: hundreds
-// of GB over a night.  Nothing here needs that snapshot: the driver reads no
-// table while it drives (segments do, in their own transactions), and in
-// read committed (automl_check_isolation) the transaction's later
-// statements take new snapshots.  Only the rest of the calling statement
-// could still use it, so the caller passes whether that statement reads a
-// table (statement_reads_tables): rows of it that others change during the
-// run must stay.  This does what SnapshotResetXmin() does once no snapshot
-// is left; a snapshot taken later starts a new horizon.
-void release_xmin() {
-  InvalidateCatalogSnapshot();
-  if (!IsolationUsesXactSnapshot()) MyProc->xmin = InvalidTransactionId;
 }
 
 [[noreturn]] void raise_unit_error(const UnitReply& r, int segment) {
@@ -197,14 +141,14 @@ class Driver {
       if (run == cmd.end() || !run->is_number_integer())
         throw Error(ErrorKind::InvalidParameter, "a resume command names its run: {\"kind\": \"resume\", \"run\": id}");
       run_id = run->get<int64_t>();
-      PgCall([&] { lock_run(schema_, run_id); });
+      PgCall([&] { lock_run(run_id); });
     }
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
     if (*kind == "create") {
       // The id is taken before the run exists so that the run is locked
       // from the moment it is created.
       run_id = nlohmann::json::parse(Control(0, R"({"kind": "new_run_id"})")).at("run_id").get<int64_t>();
-      PgCall([&] { lock_run(schema_, run_id); });
+      PgCall([&] { lock_run(run_id); });
       cmd["run_id"] = run_id;
       cmd["segments"] = segments;
       Control(0, cmd.dump());
@@ -261,7 +205,6 @@ class Driver {
   // done with the current one, so no segment idles until the slowest trial
   // ends the epoch.  Each trial still visits its shards in schedule order.
   void RunEpochs() {
-    PgCall([&] { release_xmin_ = !statement_reads_tables(); });
     epoch_ = st_.epochs_done + 1;
     cur_ = Plan(epoch_, st_.live);
     next_ = epoch_ < st_.epochs ? Plan(epoch_ + 1, st_.live) : nullptr;
@@ -279,7 +222,9 @@ class Driver {
       UnitReply r;
       int s = -1;
       PgCall([&] {
-        if (release_xmin_) release_xmin();
+        // A catalog snapshot would hold back vacuum while this waits (see
+        // automl_mop_drive).
+        InvalidateCatalogSnapshot();
         s = ex_->wait_any(&r);
       });
       Job job = jobs_[size_t(s)].front();
@@ -386,25 +331,28 @@ class Driver {
   std::deque<std::string> failures_;   // fail_trial units to commit
   bool closing_ = false;               // finish_epoch of epoch_ sent
   bool finished_ = false;              // the run is over: only wait for what runs
-  bool release_xmin_ = false;          // while waiting for segments (release_xmin)
 };
 
-}  // namespace
+// What a driver needs from the arguments of its entry point.
+struct DriveArgs {
+  const char* command;  // a run command (automl_mop_run)
+  int segments;
+  char* library;  // the module's file
+  char* schema;   // the extension's schema
+};
 
-// automl_mop_run(command jsonb, segments int) -> run_id bigint
-// command: {"kind": "create", ...} (see automl_run_create) or
-//          {"kind": "resume", "run": id}.
-AUTOML_FUNCTION(automl_mop_run);
-Datum automl_mop_run(PG_FUNCTION_ARGS) {
+DriveArgs drive_args(FunctionCallInfo fcinfo) {
   require_arg(fcinfo, 0, "command");
   require_arg(fcinfo, 1, "segments");
-  const char* command = jsonb_arg_cstring(fcinfo, 0);
-  int segments = PG_GETARG_INT32(1);
-  if (segments < 1 || segments > 1024)
+  DriveArgs a{jsonb_arg_cstring(fcinfo, 0), PG_GETARG_INT32(1), function_library(fcinfo->flinfo->fn_oid),
+              get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid))};
+  if (a.segments < 1 || a.segments > 1024)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segments must be between 1 and 1024")));
-  char* library = function_library(fcinfo->flinfo->fn_oid);
-  char* schema = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+  return a;
+}
 
+// Drives a run and returns its id.
+int64_t drive(const DriveArgs& a) {
   DriverContext ctx{0, false};
   ErrorContextCallback callback;
   callback.callback = run_error_context;
@@ -413,10 +361,49 @@ Datum automl_mop_run(PG_FUNCTION_ARGS) {
   error_context_stack = &callback;
   int64_t run_id = 0;
   AUTOML_TRY {
-    Driver driver(&ctx, schema);
-    run_id = driver.Run(command, segments, library);
+    Driver driver(&ctx, a.schema);
+    run_id = driver.Run(a.command, a.segments, a.library);
   }
   AUTOML_CATCH;
   error_context_stack = callback.previous;
-  PG_RETURN_INT64(run_id);
+  return run_id;
+}
+
+}  // namespace
+
+// automl_mop_run(command jsonb, segments int) -> run_id bigint
+// command: {"kind": "create", ...} (see automl_run_create) or
+//          {"kind": "resume", "run": id}.
+// The calling statement's snapshot stays registered for the whole run, so
+// vacuum keeps every state the run supersedes until it ends.
+AUTOML_FUNCTION(automl_mop_run);
+Datum automl_mop_run(PG_FUNCTION_ARGS) { PG_RETURN_INT64(drive(drive_args(fcinfo))); }
+
+// PROCEDURE automl_mop_drive(command jsonb, segments int, INOUT run_id bigint)
+// The same run as automl_mop_run(), for procedures.  Called by CALL outside
+// a transaction block, it first commits the caller's transaction (checks
+// only: it wrote nothing) and drives the run in a new one that holds no
+// snapshot: the commit releases the portals' snapshots (and the caller's
+// locks), the driver runs no query afterwards, and it drops the catalog
+// snapshot before every wait (Driver::RunEpochs).  Vacuum then reclaims
+// superseded states during the run.  In a transaction block the procedure
+// is atomic and runs as automl_mop_run().
+AUTOML_FUNCTION(automl_mop_drive);
+Datum automl_mop_drive(PG_FUNCTION_ARGS) {
+  DriveArgs args = drive_args(fcinfo);
+  bool nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) && !castNode(CallContext, fcinfo->context)->atomic;
+  if (nonatomic) {
+    SPI_connect_ext(SPI_OPT_NONATOMIC);
+    SPI_commit();
+  }
+  int64_t run_id = drive(args);
+  if (nonatomic) SPI_finish();
+  // The INOUT argument is the procedure's result row.
+  TupleDesc desc;
+  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "automl_mop_drive must return a record");
+  desc = BlessTupleDesc(desc);
+  Datum value = Int64GetDatum(run_id);
+  bool isnull = false;
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, &value, &isnull)));
 }
