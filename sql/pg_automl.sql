@@ -278,11 +278,12 @@ BEGIN
 END $$;
 
 -- The column names of a comma-separated list, each taken as written (case
--- and inner spaces kept, outer spaces trimmed); a name that holds a comma
--- or a double quote is written in double quotes, a quote in it doubled.
+-- and inner spaces kept, outer white space trimmed); a name that holds a
+-- comma or a double quote is written in double quotes, a quote in it doubled.
 CREATE FUNCTION automl_split_names(list text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
+    ws constant text := E' \t\n\r\f\v';
     names text[] := '{}';
     cur text := '';
     c text;
@@ -291,9 +292,9 @@ DECLARE
     in_quotes boolean := false;
     was_quoted boolean := false;
 BEGIN
-    WHILE i <= n LOOP
-        c := substr(list, i, 1);
-        IF in_quotes THEN
+    WHILE i <= n + 1 LOOP
+        c := CASE WHEN i <= n THEN substr(list, i, 1) ELSE ',' END;  -- a comma ends the last name
+        IF in_quotes AND i <= n THEN
             IF c <> '"' THEN
                 cur := cur || c;
             ELSIF substr(list, i + 1, 1) = '"' THEN
@@ -302,15 +303,25 @@ BEGIN
             ELSE
                 in_quotes := false;
             END IF;
+        ELSIF in_quotes THEN
+            RAISE EXCEPTION 'the list of column names % has an unterminated quoted name', pg_catalog.quote_literal(list)
+                USING ERRCODE = 'invalid_parameter_value';
         ELSIF c = ',' THEN
-            names := names || CASE WHEN was_quoted THEN cur ELSE btrim(cur) END;
+            IF NOT was_quoted THEN
+                cur := btrim(cur, ws);
+            END IF;
+            IF cur = '' THEN
+                RAISE EXCEPTION 'the list of column names % has an empty name', pg_catalog.quote_literal(list)
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            names := names || cur;
             cur := '';
             was_quoted := false;
-        ELSIF c = '"' AND NOT was_quoted AND btrim(cur) = '' THEN
+        ELSIF c = '"' AND NOT was_quoted AND btrim(cur, ws) = '' THEN
             in_quotes := true;
             was_quoted := true;
             cur := '';
-        ELSIF was_quoted AND btrim(c) <> '' OR c = '"' THEN
+        ELSIF was_quoted AND btrim(c, ws) <> '' OR c = '"' THEN
             RAISE EXCEPTION 'cannot read the list of column names %', pg_catalog.quote_literal(list)
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Separate names with commas; write a name that holds a comma or a double quote in double quotes, doubling its quotes: ''x, "a,b"''.';
@@ -319,11 +330,7 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
-    IF in_quotes THEN
-        RAISE EXCEPTION 'the list of column names % has an unterminated quoted name', pg_catalog.quote_literal(list)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN names || CASE WHEN was_quoted THEN cur ELSE btrim(cur) END;
+    RETURN names;
 END $$;
 
 -- SQL expression that yields the features of a row as float8[]: one array
@@ -522,7 +529,9 @@ BEGIN
         -- (or -0 and 0) are one class.
         label_expr := format('(array_position($4::%s[], %I) - 1)::float8', label_type, label);
     ELSE
-        label_expr := format('%I::float8', label);
+        -- (a numeric below float8's range would fail the cast; in single
+        -- precision anything under 1.4e-45 is 0 anyway)
+        label_expr := format(CASE WHEN label_type = 'numeric'::regtype THEN 'round(%I, 60)::float8' ELSE '%I::float8' END, label);
     END IF;
 
     -- Features and normalisation (from this table, or reused from "like")
@@ -786,7 +795,7 @@ BEGIN
         vinfo := @extschema@.automl_prepared_info(validation);
         PERFORM @extschema@.automl_check_compatible(tinfo, vinfo);
     END IF;
-    PERFORM @extschema@.automl_check_model_data(arch, tinfo, train);
+    PERFORM @extschema@.automl_check_model_data(arch, tinfo, @extschema@.automl_display_name(train));
 
     INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
                                          feature_shape, shift, scale, seed, epochs)
@@ -1710,7 +1719,7 @@ BEGIN
                 RAISE EXCEPTION 'model "%" does not exist', cfg->>'model' USING ERRCODE = 'undefined_object',
                     HINT = 'Add it with automl_add_model().';
             END IF;
-            PERFORM @extschema@.automl_check_model_data(arch, tinfo, train);
+            PERFORM @extschema@.automl_check_model_data(arch, tinfo, @extschema@.automl_display_name(train));
             trials := trials || jsonb_build_array(jsonb_build_object('model', arch.name,
                 'params', @extschema@.automl_params_canonical(coalesce(nullif(cfg->'params', 'null'), '{}'))));
         EXCEPTION WHEN OTHERS THEN

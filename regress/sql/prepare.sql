@@ -306,6 +306,7 @@ CREATE TABLE bad_targets AS SELECT id, a, CASE id WHEN 3 THEN '-Infinity'::numer
 SELECT automl_prepare('bad_targets', 'bad_p', 'y', 'a', 5);
 :sqlstate
 UPDATE bad_targets SET y = 3.4e38 WHERE id = 4;  -- the largest magnitudes a float holds are fine
+UPDATE bad_targets SET y = 1e-400 WHERE id = 5;  -- and a numeric too small for any float is 0
 DELETE FROM bad_targets WHERE id = 3;
 SELECT task, rows FROM automl_prepare('bad_targets', 'bad_p', 'y', 'a', 5);
 DROP TABLE bad_p;
@@ -354,6 +355,11 @@ SELECT automl_prepare('odd_names', 'bad_p', 'label', '"a,b', 5);
 SELECT automl_prepare('odd_names', 'bad_p', 'label', 'a"b', 5);
 :sqlstate
 SELECT automl_prepare('odd_names', 'bad_p', 'label', 'a,b', 5);
+:sqlstate
+SELECT automl_split_names(E' a,\t"b" \n, c\n');
+SELECT automl_prepare('odd_names', 'bad_p', 'label', ' "a,b", ', 5);
+:sqlstate
+SELECT automl_prepare('odd_names', 'bad_p', 'label', '"a,b", ""', 5);
 :sqlstate
 -- Table names are read as in SQL: quoted, or an error that says how.
 SELECT output_table, rows FROM automl_prepare('odd_names', '"Odd P"', 'label', '"a,b"', 5);
