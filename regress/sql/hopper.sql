@@ -144,6 +144,20 @@ CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_mlp"}]', 1, seed => 
 \o
 COMMIT;
 SELECT status, epochs_done FROM automl_runs WHERE run_id = (SELECT max(run_id) FROM automl_runs);
+-- Nor in an exception block (a subtransaction) of a procedure.
+CREATE PROCEDURE hop_guarded(INOUT id bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_mlp"}]', 1, seed => 42, run_id => id);
+    EXCEPTION WHEN others THEN
+        RAISE;
+    END;
+END $$;
+\o /dev/null
+CALL hop_guarded(NULL);
+\o
+SELECT status, epochs_done FROM automl_runs WHERE run_id = (SELECT max(run_id) FROM automl_runs);
+DROP PROCEDURE hop_guarded;
 -- Its checks are the function's; a run that is not interrupted is not resumed.
 CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_nope"}]');
 :sqlstate

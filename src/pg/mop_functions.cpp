@@ -26,6 +26,7 @@
 #include "segment_executor.h"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -381,21 +382,25 @@ Datum automl_mop_run(PG_FUNCTION_ARGS) { PG_RETURN_INT64(drive(drive_args(fcinfo
 
 // PROCEDURE automl_mop_drive(command jsonb, segments int, INOUT run_id bigint)
 // The same run as automl_mop_run(), for procedures.  Called by CALL outside
-// a transaction block, it first commits the caller's transaction (checks
-// only: it wrote nothing) and drives the run in a new one that holds no
+// a transaction block, it first commits the transaction so far (the
+// checks, and what a calling procedure did before, as a COMMIT there
+// would) and drives the run in a new one that holds no
 // snapshot: the commit releases the portals' snapshots (and the caller's
 // locks), the driver runs no query afterwards, and it drops the catalog
 // snapshot before every wait (Driver::RunEpochs).  Vacuum then reclaims
-// superseded states during the run.  In a transaction block the procedure
-// is atomic and runs as automl_mop_run().
+// superseded states during the run.  In a transaction block (or a
+// procedure's exception block) the procedure is atomic and runs as
+// automl_mop_run().
 AUTOML_FUNCTION(automl_mop_drive);
 Datum automl_mop_drive(PG_FUNCTION_ARGS) {
+  // (a procedure's exception block is a subtransaction: no commit in it)
+  bool nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+                   !castNode(CallContext, fcinfo->context)->atomic && !IsSubTransaction();
+  // A nonatomic SPI connection's memory outlives its commits: the arguments
+  // are copied there first.
+  if (nonatomic) SPI_connect_ext(SPI_OPT_NONATOMIC);
   DriveArgs args = drive_args(fcinfo);
-  bool nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) && !castNode(CallContext, fcinfo->context)->atomic;
-  if (nonatomic) {
-    SPI_connect_ext(SPI_OPT_NONATOMIC);
-    SPI_commit();
-  }
+  if (nonatomic) SPI_commit();
   int64_t run_id = drive(args);
   if (nonatomic) SPI_finish();
   // The INOUT argument is the procedure's result row.
