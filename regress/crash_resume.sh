@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Crash and resume of a model hopper run: kill -9 one segment process in the
 # middle of automl_fit_multiple() (the postmaster restarts the cluster), and
-# then restart the server in the middle of another; continue each run with
-# automl_resume() and require it to end bit-identical to an uninterrupted run
-# with the same seed.
+# then restart the server in the middle of another; continue the first run
+# with automl_resume() and the second with CALL automl_resume_proc(), and
+# require each to end bit-identical to an uninterrupted run with the same
+# seed.
 #
 # Runs against the cluster named by PGHOST/PGPORT/PGUSER (scripts/check.sh
 # calls it after pg_regress) in its own database. Killing a backend makes the
@@ -125,10 +126,15 @@ interrupt_and_resume() {
   sql "CREATE TABLE cr_before_$run AS SELECT * FROM automl_hops WHERE run_id = $run"
 
   t0=$SECONDS
-  sql "SELECT count(*) FROM automl_resume($run)" >/dev/null
+  # The function continues the killed run, the procedure the restarted one.
+  if [[ "$how" == kill ]]; then
+    sql "SELECT count(*) FROM automl_resume($run)" >/dev/null
+  else
+    sql "CALL automl_resume_proc($run)" >/dev/null
+  fi
   status="$(sql "SELECT status || ' after ' || attempts || ' attempts' FROM automl_runs WHERE run_id = $run")"
   [[ "$status" == "done after 2 attempts" ]] || fail "run $run is $status after automl_resume"
-  echo "ok: automl_resume($run) finished the run in $((SECONDS - t0)) s"
+  echo "ok: $([[ "$how" == kill ]] && echo "automl_resume" || echo "automl_resume_proc")($run) finished the run in $((SECONDS - t0)) s"
 
   expect_none "the $kept units committed before the $how are kept, not trained again" "
     SELECT b.epoch, b.kind, b.trial, b.segment FROM cr_before_$run b

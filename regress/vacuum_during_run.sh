@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 DB=automl_vacuum
-EPOCHS=10
+EPOCHS=16
 TRIALS=4
 SEGMENTS=2
 # batch_size 10: each unit takes ~0.1 s, so the run lasts several seconds.
@@ -78,6 +78,15 @@ echo "vacuum during run $run: $removed dead state chunks removed, $kept kept"
 ((removed > kept)) ||
   fail "VACUUM kept $kept of $((removed + kept)) dead state chunks of run $run: something holds back the horizon"
 echo "ok: a VACUUM during run $run removed most superseded states"
+
+# The commit released the caller's locks; the procedure takes those on the
+# run's table again, so that it cannot be prepared again under the run.
+out="$(automl_psql -d "$DB" -qAt -c "SET lock_timeout = '1s'" \
+  -c "SELECT rows FROM automl_prepare('fm_train', 'vr_train', 'label', 'image', 250, 2, overwrite => true)" 2>&1)" &&
+  fail "vr_train was prepared again while run $run trained on it: $out"
+grep -q 'lock timeout' <<<"$out" || fail "preparing vr_train again during run $run failed otherwise: $out"
+[[ -n "$(sql "SELECT automl_run_driver($run)")" ]] || fail "run $run ended before the check of its locks"
+echo "ok: vr_train cannot be prepared again while run $run trains on it"
 
 wait "$driver" || fail "the run failed: $(cat "$log")"
 driver=""

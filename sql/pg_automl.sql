@@ -1190,6 +1190,16 @@ BEGIN
         SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run;
         RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- Its tables must hold the buffers it started on (automl_resume checked
+    -- them too, but a procedure's run commits before it locks them).
+    IF (r.train_prepared, r.validation_prepared) IS DISTINCT FROM
+       (@extschema@.automl_prepared_key(@extschema@.automl_prepared_info(r.train_table)),
+        @extschema@.automl_prepared_key(CASE WHEN r.validation_table IS NOT NULL
+                                             THEN @extschema@.automl_prepared_info(r.validation_table) END)) THEN
+        RAISE EXCEPTION 'run % cannot go on: its tables were prepared again since it started', run
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Start a new run with automl_fit_multiple(): a resumed run must read the same buffers.';
+    END IF;
     -- The planner numbers trials by position: every one must be there.
     SELECT count(*) INTO n_trials FROM @extschema@.automl_trials t WHERE t.run_id = run;
     IF n_trials <> r.trials THEN
@@ -1838,10 +1848,15 @@ COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from 
 CREATE PROCEDURE automl_resume_proc(run_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
+    segments int;
+    command jsonb;
     id bigint;
 BEGIN
-    CALL @extschema@.automl_mop_drive(jsonb_build_object('kind', 'resume', 'run', run_id),
-                                      @extschema@.automl_resume_check(run_id), id);
+    segments := @extschema@.automl_resume_check(run_id);
+    -- (with the tables for automl_mop_drive to lock once it has committed)
+    SELECT jsonb_build_object('kind', 'resume', 'run', r.run_id, 'train', r.train_table, 'validation', r.validation_table)
+      INTO command FROM @extschema@.automl_runs r WHERE r.run_id = automl_resume_proc.run_id;
+    CALL @extschema@.automl_mop_drive(command, segments, id);
 END $$;
 COMMENT ON PROCEDURE automl_resume_proc(bigint) IS
     'automl_resume() as a procedure: outside a transaction block it lets vacuum work during the run';

@@ -346,6 +346,10 @@ SELECT rows FROM automl_prepare('fm_validation', 'hf_redo_val', 'label', 'image'
 SELECT rows FROM automl_prepare('fm_train', 'hf_redo', 'label', 'image', 250, 3, overwrite => true);
 SELECT * FROM automl_resume(:rr);
 :sqlstate
+-- So is a driver's load of the run (a procedure's run locks its tables
+-- only after its commit).
+SELECT automl_run_unit(jsonb_build_object('kind', 'load', 'run', :rr));
+:sqlstate
 \set VERBOSITY default
 SELECT status FROM automl_progress WHERE run_id = :rr;
 -- Stopped, it may be deleted; its fits stay.

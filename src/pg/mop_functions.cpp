@@ -27,11 +27,15 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/regproc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -45,15 +49,17 @@ namespace {
 
 // The error context line of everything raised while a run is driven.
 struct DriverContext {
-  int64 run_id;  // 0 until the run exists and this session drives it
-  bool quiet;    // no context line (progress notices)
+  int64 run_id;    // 0 until the run exists and this session drives it
+  bool quiet;      // no context line (progress notices)
+  bool procedure;  // started by a procedure: resumed by one too
 };
 
 void run_error_context(void* arg) {
   auto* ctx = static_cast<DriverContext*>(arg);
   if (ctx->run_id > 0 && !ctx->quiet)
-    errcontext("model hopper run %lld (committed hops are kept: continue it with automl_resume(%lld))",
-               static_cast<long long>(ctx->run_id), static_cast<long long>(ctx->run_id));
+    errcontext("model hopper run %lld (committed hops are kept: continue it with %s(%lld))",
+               static_cast<long long>(ctx->run_id), ctx->procedure ? "CALL automl_resume_proc" : "automl_resume",
+               static_cast<long long>(ctx->run_id));
 }
 
 // The file of the module that defines `fn` ($libdir/pg_automl as a rule).
@@ -353,8 +359,8 @@ DriveArgs drive_args(FunctionCallInfo fcinfo) {
 }
 
 // Drives a run and returns its id.
-int64_t drive(const DriveArgs& a) {
-  DriverContext ctx{0, false};
+int64_t drive(const DriveArgs& a, bool procedure) {
+  DriverContext ctx{0, false, procedure};
   ErrorContextCallback callback;
   callback.callback = run_error_context;
   callback.arg = &ctx;
@@ -378,7 +384,23 @@ int64_t drive(const DriveArgs& a) {
 // The calling statement's snapshot stays registered for the whole run, so
 // vacuum keeps every state the run supersedes until it ends.
 AUTOML_FUNCTION(automl_mop_run);
-Datum automl_mop_run(PG_FUNCTION_ARGS) { PG_RETURN_INT64(drive(drive_args(fcinfo))); }
+Datum automl_mop_run(PG_FUNCTION_ARGS) { PG_RETURN_INT64(drive(drive_args(fcinfo), false)); }
+
+// The relations a procedure's run must keep locked once its commit has
+// released the caller's locks: the run's tables (named in the command: an
+// automl_prepare(..., overwrite => true) must not swap them under a running
+// run) and automl_runs (DROP EXTENSION must wait for the run).  A SELECT
+// holds these locks from its checks.
+std::vector<Oid> run_relations(const DriveArgs& a) {
+  std::vector<Oid> rels{get_relname_relid("automl_runs", get_namespace_oid(a.schema, false))};
+  nlohmann::json cmd = nlohmann::json::parse(a.command, nullptr, false);
+  for (const char* key : {"train", "validation"}) {
+    if (!cmd.is_object() || !cmd.contains(key) || !cmd[key].is_string()) continue;
+    List* names = stringToQualifiedNameList(cmd[key].get<std::string>().c_str());
+    rels.push_back(RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true));
+  }
+  return rels;
+}
 
 // PROCEDURE automl_mop_drive(command jsonb, segments int, INOUT run_id bigint)
 // The same run as automl_mop_run(), for procedures.  Called by CALL outside
@@ -400,8 +422,20 @@ Datum automl_mop_drive(PG_FUNCTION_ARGS) {
   // are copied there first.
   if (nonatomic) SPI_connect_ext(SPI_OPT_NONATOMIC);
   DriveArgs args = drive_args(fcinfo);
-  if (nonatomic) SPI_commit();
-  int64_t run_id = drive(args);
+  if (nonatomic) {
+    std::vector<Oid> rels = run_relations(args);
+    SPI_commit();
+    // Taken after the commit; a table swapped in between is caught when the
+    // run loads (automl_run_load compares what automl_prepare() wrote).
+    for (Oid rel : rels)
+      if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
+  } else {
+    ereport(NOTICE, (errmsg("this run keeps its caller's snapshot to the end: vacuum cannot remove the states it "
+                            "supersedes before"),
+                     errhint("CALL the procedure outside a transaction block, and not from an exception block or a "
+                             "procedure with SET or SECURITY DEFINER, for vacuum to work during the run.")));
+  }
+  int64_t run_id = drive(args, true);
   if (nonatomic) SPI_finish();
   // The INOUT argument is the procedure's result row.
   TupleDesc desc;
