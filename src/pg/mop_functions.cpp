@@ -35,9 +35,9 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
-#include "utils/regproc.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
@@ -376,6 +376,36 @@ int64_t drive(const DriveArgs& a, bool procedure) {
   return run_id;
 }
 
+// The table names a run command holds ("train", "validation"); C++ only.
+std::vector<std::string> CommandTables(const char* command) {
+  std::vector<std::string> names;
+  nlohmann::json cmd = nlohmann::json::parse(command, nullptr, false);
+  for (const char* key : {"train", "validation"})
+    if (cmd.is_object() && cmd.contains(key) && cmd[key].is_string()) names.push_back(cmd[key].get<std::string>());
+  return names;
+}
+
+// Commits the procedure's transaction so far (see automl_mop_drive) and
+// locks again what its caller's statement had locked for a run: the run's
+// tables, so that automl_prepare(..., overwrite => true) cannot swap them
+// under the run, and automl_runs, so that DROP EXTENSION waits for it.  A
+// table swapped between the commit and the lock is caught when the run
+// loads (automl_run_load compares what automl_prepare() wrote).
+void commit_keeping_run_locks(const DriveArgs& a) {
+  Oid rels[3] = {get_relname_relid("automl_runs", get_namespace_oid(a.schema, false)), InvalidOid, InvalidOid};
+  AUTOML_TRY {
+    std::vector<std::string> names = CommandTables(a.command);
+    for (size_t i = 0; i < names.size() && i < 2; ++i)
+      PgCall([&] {
+        rels[i + 1] = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(names[i].c_str())), NoLock, true);
+      });
+  }
+  AUTOML_CATCH;
+  SPI_commit();
+  for (Oid rel : rels)
+    if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
+}
+
 }  // namespace
 
 // automl_mop_run(command jsonb, segments int) -> run_id bigint
@@ -386,33 +416,16 @@ int64_t drive(const DriveArgs& a, bool procedure) {
 AUTOML_FUNCTION(automl_mop_run);
 Datum automl_mop_run(PG_FUNCTION_ARGS) { PG_RETURN_INT64(drive(drive_args(fcinfo), false)); }
 
-// The relations a procedure's run must keep locked once its commit has
-// released the caller's locks: the run's tables (named in the command: an
-// automl_prepare(..., overwrite => true) must not swap them under a running
-// run) and automl_runs (DROP EXTENSION must wait for the run).  A SELECT
-// holds these locks from its checks.
-std::vector<Oid> run_relations(const DriveArgs& a) {
-  std::vector<Oid> rels{get_relname_relid("automl_runs", get_namespace_oid(a.schema, false))};
-  nlohmann::json cmd = nlohmann::json::parse(a.command, nullptr, false);
-  for (const char* key : {"train", "validation"}) {
-    if (!cmd.is_object() || !cmd.contains(key) || !cmd[key].is_string()) continue;
-    List* names = stringToQualifiedNameList(cmd[key].get<std::string>().c_str());
-    rels.push_back(RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true));
-  }
-  return rels;
-}
-
 // PROCEDURE automl_mop_drive(command jsonb, segments int, INOUT run_id bigint)
 // The same run as automl_mop_run(), for procedures.  Called by CALL outside
 // a transaction block, it first commits the transaction so far (the
 // checks, and what a calling procedure did before, as a COMMIT there
-// would) and drives the run in a new one that holds no
-// snapshot: the commit releases the portals' snapshots (and the caller's
-// locks), the driver runs no query afterwards, and it drops the catalog
-// snapshot before every wait (Driver::RunEpochs).  Vacuum then reclaims
-// superseded states during the run.  In a transaction block (or a
-// procedure's exception block) the procedure is atomic and runs as
-// automl_mop_run().
+// would) and drives the run in a new one that holds no snapshot: the commit
+// releases the portals' snapshots (the run's locks are taken again), the
+// driver runs no query afterwards, and it drops the catalog snapshot before
+// every wait (Driver::RunEpochs).  Vacuum then reclaims superseded states
+// during the run.  In a transaction block (or a procedure's exception
+// block) the procedure is atomic and runs as automl_mop_run().
 AUTOML_FUNCTION(automl_mop_drive);
 Datum automl_mop_drive(PG_FUNCTION_ARGS) {
   // (a procedure's exception block is a subtransaction: no commit in it)
@@ -423,12 +436,7 @@ Datum automl_mop_drive(PG_FUNCTION_ARGS) {
   if (nonatomic) SPI_connect_ext(SPI_OPT_NONATOMIC);
   DriveArgs args = drive_args(fcinfo);
   if (nonatomic) {
-    std::vector<Oid> rels = run_relations(args);
-    SPI_commit();
-    // Taken after the commit; a table swapped in between is caught when the
-    // run loads (automl_run_load compares what automl_prepare() wrote).
-    for (Oid rel : rels)
-      if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
+    commit_keeping_run_locks(args);
   } else {
     ereport(NOTICE, (errmsg("this run keeps its caller's snapshot to the end: vacuum cannot remove the states it "
                             "supersedes before"),
