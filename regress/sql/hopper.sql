@@ -158,6 +158,15 @@ CALL hop_guarded(NULL);
 \o
 SELECT status, epochs_done FROM automl_runs WHERE run_id = (SELECT max(run_id) FROM automl_runs);
 DROP PROCEDURE hop_guarded;
+-- Its commit ends SET LOCAL: a setting the checks saw but the run would not.
+DO $$
+DECLARE
+    id bigint;
+BEGIN
+    SET LOCAL pg_automl.buffer_cache_mb = 7;
+    CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_mlp"}]', 1, run_id => id);
+END $$;
+:sqlstate
 -- Its checks are the function's; a run that is not interrupted is not resumed.
 CALL automl_fit_multiple_proc('hop_train', '[{"model": "hop_nope"}]');
 :sqlstate
