@@ -36,7 +36,6 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
@@ -393,14 +392,9 @@ std::vector<std::string> CommandTables(const char* command) {
 // table swapped between the commit and the lock is caught when the run
 // loads (automl_run_load compares what automl_prepare() wrote).
 // The commit also ends SET LOCAL: a role or a pg_automl setting that the
-// checks saw would silently not be the run's, so a change is an error.
+// checks saw would silently not be the segments', so a change is an error.
 void commit_keeping_run_locks(const DriveArgs& a) {
-  static const char* const kSettings[] = {"pg_automl.device", "pg_automl.threads", "pg_automl.buffer_cache_mb",
-                                          "pg_automl.segment_memory_mb"};
-  constexpr int kN = sizeof(kSettings) / sizeof(kSettings[0]);
-  char* before[kN];
-  for (int i = 0; i < kN; ++i) before[i] = pstrdup(GetConfigOption(kSettings[i], false, false));
-  Oid user = GetUserId();
+  SessionSettings before = current_session_settings();
   Oid rels[3] = {get_relname_relid("automl_runs", get_namespace_oid(a.schema, false)), InvalidOid, InvalidOid};
   AUTOML_TRY {
     std::vector<std::string> names = CommandTables(a.command);
@@ -411,15 +405,11 @@ void commit_keeping_run_locks(const DriveArgs& a) {
   }
   AUTOML_CATCH;
   SPI_commit();
-  for (int i = 0; i < kN; ++i)
-    if (strcmp(before[i], GetConfigOption(kSettings[i], false, false)) != 0)
-      ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                      errmsg("%s was set for the transaction only, which the procedure's commit ended", kSettings[i]),
-                      errhint("SET it for the session before the CALL, or use automl_fit_multiple().")));
-  if (GetUserId() != user)
+  if (!(current_session_settings() == before))
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("the role was set for the transaction only, which the procedure's commit ended"),
-                    errhint("SET ROLE for the session before the CALL, or use automl_fit_multiple().")));
+                    errmsg("the role or a pg_automl setting was set for the transaction only, which the procedure's "
+                           "commit ended"),
+                    errhint("SET it for the session before the CALL, or use automl_fit_multiple().")));
   for (Oid rel : rels)
     if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
 }

@@ -43,9 +43,23 @@ class SegmentExecutor {
   ~SegmentExecutor() = default;
 };
 
-// Starts `segments` segment processes for the caller's database and user.
-// `library` is the module that holds the segments' entry point, `schema` the
-// extension's schema (where automl_run_unit() lives).
+// What segment processes take from the session that starts them: its role
+// and its pg_automl settings.
+struct SessionSettings {
+  Oid user;
+  int threads;
+  int buffer_cache_mb;
+  int memory_mb;
+  char device[64];
+};
+
+// The current session's, as start_segment_executor() would pass them on.
+SessionSettings current_session_settings();
+bool operator==(const SessionSettings& a, const SessionSettings& b);
+
+// Starts `segments` segment processes for the caller's database and
+// session settings.  `library` is the module that holds the segments' entry
+// point, `schema` the extension's schema (where automl_run_unit() lives).
 SegmentExecutor* start_segment_executor(int segments, const char* library, const char* schema);
 
 }  // namespace pg_automl::pg

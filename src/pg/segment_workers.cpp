@@ -67,12 +67,8 @@ constexpr int kRegisterRetries = 50;  // x 100 ms: slots of a run that just ende
 // What every segment needs from the driver's session.
 struct SharedSettings {
   Oid database;
-  Oid user;
   int segments;
-  int threads;
-  int buffer_cache_mb;
-  int memory_mb;
-  char device[64];
+  SessionSettings session;
   char schema[NAMEDATALEN];
 };
 
@@ -235,6 +231,21 @@ void check_user_can_connect() {
                     errhint("Start the run as a role with LOGIN (not after SET ROLE to a NOLOGIN role).")));
 }
 
+SessionSettings current_session_settings() {
+  SessionSettings s{};  // zeroed, device included
+  s.user = GetUserId();
+  s.threads = automl_threads;
+  s.buffer_cache_mb = automl_buffer_cache_mb;
+  s.memory_mb = automl_segment_memory_mb;
+  strlcpy(s.device, automl_device ? automl_device : "cpu", sizeof(s.device));
+  return s;
+}
+
+bool operator==(const SessionSettings& a, const SessionSettings& b) {
+  return a.user == b.user && a.threads == b.threads && a.buffer_cache_mb == b.buffer_cache_mb &&
+         a.memory_mb == b.memory_mb && strcmp(a.device, b.device) == 0;
+}
+
 SegmentExecutor* start_segment_executor(int segments, const char* library, const char* schema) {
   check_user_can_connect();
   if (segments > max_worker_processes)
@@ -256,12 +267,8 @@ SegmentExecutor* start_segment_executor(int segments, const char* library, const
 
   auto* settings = static_cast<SharedSettings*>(shm_toc_allocate(toc, sizeof(SharedSettings)));
   settings->database = MyDatabaseId;
-  settings->user = GetUserId();
   settings->segments = segments;
-  settings->threads = automl_threads;
-  settings->buffer_cache_mb = automl_buffer_cache_mb;
-  settings->memory_mb = automl_segment_memory_mb;
-  strlcpy(settings->device, automl_device ? automl_device : "cpu", sizeof(settings->device));
+  settings->session = current_session_settings();
   strlcpy(settings->schema, schema, sizeof(settings->schema));
   shm_toc_insert(toc, 0, settings);
 
@@ -325,11 +332,11 @@ void set_option(const char* name, const char* value) {
 void apply_settings(const SharedSettings* s, int k) {
   char buf[32];
   automl_segment = k;
-  snprintf(buf, sizeof(buf), "%d", s->threads);
+  snprintf(buf, sizeof(buf), "%d", s->session.threads);
   set_option("pg_automl.threads", buf);
-  snprintf(buf, sizeof(buf), "%d", s->buffer_cache_mb);
+  snprintf(buf, sizeof(buf), "%d", s->session.buffer_cache_mb);
   set_option("pg_automl.buffer_cache_mb", buf);
-  set_option("pg_automl.device", s->device);
+  set_option("pg_automl.device", s->session.device);
   snprintf(buf, sizeof(buf), "pg_automl segment %d", k);
   set_option("application_name", buf);
   // Every unit allocates and frees several copies of a state (often MBs):
@@ -351,14 +358,14 @@ void apply_settings(const SharedSettings* s, int k) {
   // Units name every object they use; built-ins come from pg_catalog alone,
   // whatever search_path the database or role sets.
   set_option("search_path", "pg_catalog, pg_temp");
-  if (s->memory_mb > 0) {
+  if (s->session.memory_mb > 0) {
     // A BLAS work buffer mapped under the limit could hang the segment
     // (OpenBLAS retries a failed mapping forever, deaf to signals).
     warm_up_blas();
     // Allocation beyond the limit fails (std::bad_alloc, or palloc's
     // "out of memory"): the unit's trial fails, the segment lives on.
     struct rlimit limit;
-    limit.rlim_cur = limit.rlim_max = rlim_t(s->memory_mb) * 1024 * 1024;
+    limit.rlim_cur = limit.rlim_max = rlim_t(s->session.memory_mb) * 1024 * 1024;
     if (setrlimit(RLIMIT_DATA, &limit) != 0)
       ereport(WARNING, (errcode_for_file_access(), errmsg("could not limit segment memory: %m")));
   }
@@ -444,7 +451,7 @@ void automl_segment_main(Datum main_arg) {
   shm_mq_handle* inh = shm_mq_attach(in, seg, nullptr);
   shm_mq_handle* outh = shm_mq_attach(out, seg, nullptr);
 
-  BackgroundWorkerInitializeConnectionByOid(settings->database, settings->user, 0);
+  BackgroundWorkerInitializeConnectionByOid(settings->database, settings->session.user, 0);
   apply_settings(settings, k);
   if (pg_automl::pg::send_message(outh, 1, "R") != SHM_MQ_SUCCESS) proc_exit(0);
 
