@@ -1775,8 +1775,9 @@ END $$;
 COMMENT ON PROCEDURE automl_fit_multiple_proc(text, jsonb, int, text, bigint, int, bigint) IS
     'automl_fit_multiple() as a procedure: outside a transaction block it lets vacuum work during the run';
 
--- What automl_resume() checks before it asks the driver to go on.
-CREATE FUNCTION automl_resume_check(run_id bigint, OUT segments int)
+-- What automl_resume() checks and the command it gives the driver (with
+-- the run's tables, for automl_mop_drive to lock once it has committed).
+CREATE FUNCTION automl_resume_command(run_id bigint, OUT command jsonb, OUT segments int)
 LANGUAGE plpgsql AS $$
 DECLARE
     r @extschema@.automl_runs;
@@ -1790,7 +1791,7 @@ BEGIN
     IF run_id IS NULL THEN
         RAISE EXCEPTION 'run id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_resume_check.run_id;
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_resume_command.run_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
             HINT = 'See the table automl_runs.';
@@ -1831,15 +1832,18 @@ BEGIN
         END IF;
         PERFORM pg_sleep(0.1);
     END LOOP;
+    command := jsonb_build_object('kind', 'resume', 'run', r.run_id, 'train', r.train_table, 'validation', r.validation_table);
     segments := r.segments;
 END $$;
 
 CREATE FUNCTION automl_resume(run_id bigint)
 RETURNS SETOF automl_leaderboard
 LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
 BEGIN
-    PERFORM @extschema@.automl_mop_run(jsonb_build_object('kind', 'resume', 'run', run_id),
-                                       @extschema@.automl_resume_check(run_id));
+    c := @extschema@.automl_resume_command(run_id);
+    PERFORM @extschema@.automl_mop_run(c.command, c.segments);
     RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = automl_resume.run_id ORDER BY l.rank, l.trial;
 END $$;
 COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from its last committed hop';
@@ -1848,15 +1852,11 @@ COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from 
 CREATE PROCEDURE automl_resume_proc(run_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    segments int;
-    command jsonb;
+    c record;
     id bigint;
 BEGIN
-    segments := @extschema@.automl_resume_check(run_id);
-    -- (with the tables for automl_mop_drive to lock once it has committed)
-    SELECT jsonb_build_object('kind', 'resume', 'run', r.run_id, 'train', r.train_table, 'validation', r.validation_table)
-      INTO command FROM @extschema@.automl_runs r WHERE r.run_id = automl_resume_proc.run_id;
-    CALL @extschema@.automl_mop_drive(command, segments, id);
+    c := @extschema@.automl_resume_command(run_id);
+    CALL @extschema@.automl_mop_drive(c.command, c.segments, id);
 END $$;
 COMMENT ON PROCEDURE automl_resume_proc(bigint) IS
     'automl_resume() as a procedure: outside a transaction block it lets vacuum work during the run';
