@@ -10,28 +10,15 @@
 # calls it after pg_regress) in its own database. Killing a backend makes the
 # postmaster restart every backend of the cluster: only use a throwaway one.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-
+NAME=crash_resume
 DB=automl_crash
+PREFIX=cr
+# shellcheck source=regress/run_script.sh
+source "$(dirname "${BASH_SOURCE[0]}")/run_script.sh"
+
 EPOCHS=10
-TRIALS=4
-SEGMENTS=2
-# batch_size 10 makes each unit ~0.1 s, so the run lasts several seconds and
-# the kill lands in the middle of it, not after it.
-CONFIGS='[
-  {"model": "cr_mlp", "params": {"optimizer": "adam", "lr": 0.01, "batch_size": 10}},
-  {"model": "cr_mlp", "params": {"optimizer": "adam", "lr": 0.001, "batch_size": 10}},
-  {"model": "cr_mlp", "params": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "batch_size": 10}},
-  {"model": "cr_mlp", "params": {"optimizer": "rmsprop", "lr": 0.001, "batch_size": 10}}]'
 FIT="SELECT DISTINCT run_id FROM automl_fit_multiple('cr_train', '$CONFIGS', $EPOCHS, 'cr_val', seed => 11)"
 TRAIN_UNITS=$((EPOCHS * TRIALS * SEGMENTS))
-
-# The per-epoch NOTICEs of the runs are noise here.
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-
-fail() { automl_die "crash_resume: $*"; }
-sql() { automl_psql -d "$DB" -qAt -c "$1"; }
 
 # Claim $1 holds when query $2 returns no rows (each row is a difference).
 expect_none() {
@@ -41,24 +28,8 @@ expect_none() {
   echo "ok: $1"
 }
 
-driver=""
-log="$(mktemp)"
-cleanup() {
-  if [[ -n "$driver" ]] && kill -0 "$driver" 2>/dev/null; then kill "$driver" || true; fi
-  rm -f "$log"
-}
-trap cleanup EXIT
-
 start=$SECONDS
-automl_psql -d postgres -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-automl_psql -d "$DB" -q >/dev/null <<'SQL'
-CREATE EXTENSION pg_automl;
-SELECT * FROM automl_load_fashion_mnist('fm', validation_rows => 1000, train_rows => 6000, test_rows => 10);
-SELECT * FROM automl_prepare('fm_train', 'cr_train', 'label', 'image', 250, 2);
-SELECT * FROM automl_prepare('fm_validation', 'cr_val', 'label', 'image', 250, 2, "like" => 'cr_train');
-SELECT * FROM automl_add_model('cr_mlp', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 64},
-                                           {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}');
-SQL
+create_run_db 1000
 
 t0=$SECONDS
 ref="$(sql "$FIT")"
@@ -70,21 +41,15 @@ echo "ok: reference run $ref finished in $((SECONDS - t0)) s"
 # segment, which makes the postmaster restart every backend; restart = a fast
 # restart of the server), resumes it and compares it with the reference.
 interrupt_and_resume() {
-  local how="$1" last i target done_units
+  local how="$1" last i done_units
   last="$(sql "SELECT max(run_id) FROM automl_runs")"
   # The same run again, in the background: its session dies with the server.
-  automl_psql -d "$DB" -qAt -c "$FIT" >"$log" 2>&1 &
-  driver=$!
+  start_driver "$FIT"
   # Wait for a third of the train units: the crash must hit a run that has
   # committed work to keep and work left to do.
-  target=$(((TRAIN_UNITS + 2) / 3))
-  for ((i = 0; ; i++)); do
-    done_units="$(sql "SELECT count(*) FROM automl_hops WHERE run_id > $last AND kind = 'train'")"
-    ((done_units < target)) || break
-    kill -0 "$driver" 2>/dev/null || fail "the run ended before the $how: $(cat "$log")"
-    ((i < 600)) || fail "the run committed only $done_units train units in 60 s"
-    sleep 0.1
-  done
+  wait_for_count "SELECT count(*) FROM automl_hops WHERE run_id > $last AND kind = 'train'" \
+    $(((TRAIN_UNITS + 2) / 3)) "a third of its train units, for the $how"
+  done_units=$counted
   local run pid status kept units rc t0
   run="$(sql "SELECT run_id FROM automl_runs WHERE run_id > $last")"
   if [[ "$how" == kill ]]; then

@@ -12,54 +12,22 @@
 # Runs against the cluster named by PGHOST/PGPORT/PGUSER (scripts/check.sh
 # calls it after pg_regress) in its own database.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
-
+NAME=vacuum_during_run
 DB=automl_vacuum
+PREFIX=vr
+# shellcheck source=regress/run_script.sh
+source "$(dirname "${BASH_SOURCE[0]}")/run_script.sh"
+
 EPOCHS=16
-TRIALS=4
-SEGMENTS=2
-# batch_size 10: each unit takes ~0.1 s, so the run lasts several seconds.
-CONFIGS='[
-  {"model": "vr_mlp", "params": {"optimizer": "adam", "lr": 0.01, "batch_size": 10}},
-  {"model": "vr_mlp", "params": {"optimizer": "adam", "lr": 0.001, "batch_size": 10}},
-  {"model": "vr_mlp", "params": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "batch_size": 10}},
-  {"model": "vr_mlp", "params": {"optimizer": "rmsprop", "lr": 0.001, "batch_size": 10}}]'
 TRAIN_UNITS=$((EPOCHS * TRIALS * SEGMENTS))
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
-fail() { automl_die "vacuum_during_run: $*"; }
-sql() { automl_psql -d "$DB" -qAt -c "$1"; }
-
-driver=""
-log="$(mktemp)"
-cleanup() {
-  if [[ -n "$driver" ]] && kill -0 "$driver" 2>/dev/null; then kill "$driver" || true; fi
-  rm -f "$log"
-}
-trap cleanup EXIT
-
-automl_psql -d postgres -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-automl_psql -d "$DB" -q >/dev/null <<'SQL'
-CREATE EXTENSION pg_automl;
-SELECT * FROM automl_load_fashion_mnist('fm', validation_rows => 0, train_rows => 6000, test_rows => 10);
-SELECT * FROM automl_prepare('fm_train', 'vr_train', 'label', 'image', 250, 2);
-SELECT * FROM automl_add_model('vr_mlp', '{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 64},
-                                           {"type": "ReLU"}, {"type": "Linear", "out_features": 10}]}');
-SQL
+create_run_db 0
 # The TOAST table that holds automl_trials.state.
 toast="$(sql "SELECT reltoastrelid::regclass FROM pg_class WHERE oid = 'automl_trials'::regclass")"
 [[ "$toast" != - ]] || fail "automl_trials has no TOAST table"
 
-automl_psql -d "$DB" -qAt -c "CALL automl_fit_multiple_proc('vr_train', '$CONFIGS', $EPOCHS, seed => 5)" >"$log" 2>&1 &
-driver=$!
-for ((i = 0; ; i++)); do
-  done_units="$(sql "SELECT count(*) FROM automl_hops WHERE kind = 'train'")"
-  ((done_units < TRAIN_UNITS / 2)) || break
-  kill -0 "$driver" 2>/dev/null || fail "the run ended before half its units: $(cat "$log")"
-  ((i < 600)) || fail "the run committed only $done_units train units in 60 s"
-  sleep 0.1
-done
+start_driver "CALL automl_fit_multiple_proc('vr_train', '$CONFIGS', $EPOCHS, seed => 5)"
+wait_for_count "SELECT count(*) FROM automl_hops WHERE kind = 'train'" $((TRAIN_UNITS / 2)) "half its train units"
 run="$(sql "SELECT run_id FROM automl_runs")"
 
 held="$(sql "SELECT coalesce(backend_xid::text, '-') || ' ' || coalesce(backend_xmin::text, '-')
@@ -96,15 +64,9 @@ done_trials="$(sql "SELECT count(*) FROM automl_trials WHERE run_id = $run AND s
 echo "ok: run $run finished all $TRIALS trials"
 
 # A SELECT keeps its statement's snapshot for the whole run.
-automl_psql -d "$DB" -qAt -c "SELECT count(*) FROM automl_fit_multiple('vr_train', '$CONFIGS', 5, seed => 5)" >"$log" 2>&1 &
-driver=$!
-for ((i = 0; ; i++)); do
-  run="$(sql "SELECT max(run_id) FROM automl_runs")"
-  ((run > 1)) && [[ "$(sql "SELECT count(*) FROM automl_hops WHERE run_id = $run")" != 0 ]] && break
-  kill -0 "$driver" 2>/dev/null || fail "the second run ended before its first unit: $(cat "$log")"
-  ((i < 600)) || fail "the second run committed no unit in 60 s"
-  sleep 0.1
-done
+start_driver "SELECT count(*) FROM automl_fit_multiple('vr_train', '$CONFIGS', 5, seed => 5)"
+wait_for_count "SELECT count(*) FROM automl_hops WHERE run_id > $run" 1 "the second run's first unit"
+run="$(sql "SELECT max(run_id) FROM automl_runs")"
 held="$(sql "SELECT backend_xmin IS NOT NULL FROM pg_stat_activity WHERE pid = automl_run_driver($run)")"
 [[ "$held" == t ]] || fail "the SELECT driving run $run holds no snapshot: what else does its statement read with?"
 echo "ok: a SELECT keeps its snapshot during run $run"
