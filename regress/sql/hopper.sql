@@ -353,6 +353,16 @@ SELECT automl_mop_run('{"kind": "resume", "run": 1.5}', 2);
 :sqlstate
 SELECT automl_mop_run('{"kind": "resume", "run": 1e400}', 2);
 :sqlstate
+-- So does its procedure form, after its commit too (a table it cannot find
+-- is not locked; the run's own checks then refuse the command).
+CALL automl_mop_drive(NULL, 2);
+:sqlstate
+CALL automl_mop_drive('{"kind": "resume", "run": 1}', 0);
+:sqlstate
+CALL automl_mop_drive('{"kind": "train"}', 2);
+:sqlstate
+CALL automl_mop_drive('{"kind": "resume", "run": 1, "train": "no_such_schema.t"}', 2);
+:sqlstate
 -- A create command it refuses leaves no run behind.
 SELECT count(*) AS runs_before FROM automl_runs \gset
 SELECT automl_mop_run('{"kind": "create", "train": "public.hop_train", "validation": null, "epochs": 1, "seed": 0,
