@@ -14,7 +14,9 @@
 #                         configurations, same data): mop_speedup_2_segments
 #                         (wall time of epoch 2 on 1 segment / on 2) and
 #                         hop_overhead (share of the 2-segment segment time
-#                         in that epoch not spent in optimizer steps)
+#                         in that epoch not spent in optimizer steps) and
+#                         hop_overhead_floor (share of the same epoch that
+#                         writing its states alone takes, see _state_write_pass)
 # Environment: BENCH_EPOCHS (default 3), BENCH_REPEATS (default 3),
 #              BENCH_MOP_REPEATS (default 5, model_hopper: its epochs are short).
 set -euo pipefail
@@ -25,6 +27,7 @@ ALL=(in_db_vs_standalone model_hopper)
 EPOCHS="${BENCH_EPOCHS:-3}"
 REPEATS="${BENCH_REPEATS:-3}"
 MOP_REPEATS="${BENCH_MOP_REPEATS:-5}"
+FLOOR_PASSES="${BENCH_FLOOR_PASSES:-10}"
 SPEC='{"input_shape": [784], "layers": [{"type": "Linear", "out_features": 128}, {"type": "ReLU"},
        {"type": "Linear", "out_features": 10}]}'
 PARAMS='{"optimizer": "adam", "lr": 0.001}'
@@ -39,6 +42,26 @@ SELECT count(*) FROM automl_load_fashion_mnist('bench', validation_rows => 0, te
 SELECT automl_add_model('bench_mlp', '$SPEC');
 SELECT rows FROM automl_prepare('bench_train', 'bench_packed', 'label', 'image', buffer_size => 256,
                                 normalization => 'global', seed => $SEED);
+-- The final states of a run's trials as binary COPY rows of 8,000 bytes.
+CREATE FUNCTION bench_export_states(run bigint, file text) RETURNS void
+LANGUAGE plpgsql AS \$\$
+BEGIN
+  EXECUTE format('COPY (SELECT t.trial, k, substring(f.state FROM k * 8000 + 1 FOR 8000)
+                          FROM automl_trials t JOIN automl_fits f USING (fit_id),
+                               generate_series(0, (length(f.state) - 1) / 8000) k
+                         WHERE t.run_id = %s ORDER BY t.trial, k) TO %L (FORMAT binary)', run, file);
+END \$\$;
+-- Seconds that PASSES binary COPYs of FILE into table TBL take.
+CREATE FUNCTION bench_copy_passes(tbl text, file text, passes int) RETURNS float8
+LANGUAGE plpgsql AS \$\$
+DECLARE
+  t0 timestamptz := clock_timestamp();
+BEGIN
+  FOR i IN 1 .. passes LOOP
+    EXECUTE format('COPY %I FROM %L (FORMAT binary)', tbl, file);
+  END LOOP;
+  RETURN extract(epoch FROM clock_timestamp() - t0);
+END \$\$;
 CREATE FUNCTION bench_train(epochs int, OUT seconds float8, OUT rows bigint, OUT loss float8)
 LANGUAGE plpgsql AS \$\$
 DECLARE
@@ -100,7 +123,7 @@ MOP_CONFIGS='[{"model": "bench_mlp", "params": {"optimizer": "adam", "lr": 0.001
   {"model": "bench_mlp", "params": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}},
   {"model": "bench_mlp", "params": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}}]'
 
-# Prints "window_seconds step_seconds unit_seconds segments" of one
+# Prints "window_seconds step_seconds unit_seconds segments run_id" of one
 # automl_fit_multiple() run of MOP_CONFIGS (3 epochs) on prepared table $1.
 # The window is epoch 2, from the close of epoch 1 to the close of epoch 2:
 # epoch 1 pays the cold reads of each segment's shard into its buffer cache,
@@ -118,14 +141,41 @@ WITH w AS (SELECT min(finished_at) FILTER (WHERE epoch = 1) AS t0, min(finished_
                   greatest(extract(epoch FROM least(h.finished_at, w.t1)
                                    - greatest(h.finished_at - make_interval(secs => h.seconds), w.t0)), 0) AS inside
              FROM automl_hops h, w WHERE h.run_id = :run AND h.kind = 'train')
-SELECT extract(epoch FROM w.t1 - w.t0), sum(u.step_seconds * u.inside / u.seconds), sum(u.inside), r.segments
+SELECT extract(epoch FROM w.t1 - w.t0), sum(u.step_seconds * u.inside / u.seconds), sum(u.inside), r.segments, r.run_id
   FROM w, u, automl_runs r WHERE r.run_id = :run
- GROUP BY w.t0, w.t1, r.segments;
+ GROUP BY w.t0, w.t1, r.segments, r.run_id;
 SQL
 }
 
+# What committing every hop's state costs at the least, whatever the
+# storage: one session per segment, all at once and with nothing else
+# running, each writes the final states of run $1's trials (the sizes its
+# units wrote, so that one pass of all sessions writes as many states as one
+# epoch has units) into a logged table of its own by PostgreSQL's cheapest
+# path, binary COPY of 8,000-byte rows (no TOAST, no index, no old version
+# to delete).  Prints the seconds of one pass: the slowest session's time
+# for FLOOR_PASSES passes, divided by their number.
+_state_write_pass() {
+  local run="$1" segs="$2" file k pids=()
+  file="$(automl_psql -Atq -c "SELECT current_setting('data_directory') || '/bench_states.copy'")"
+  automl_psql -q -c "SELECT bench_export_states($run, '$file')" >/dev/null
+  for ((k = 0; k < segs; k++)); do
+    automl_psql -q -c "DROP TABLE IF EXISTS bench_floor_$k" \
+      -c "CREATE TABLE bench_floor_$k (trial int, k int, chunk bytea)" \
+      -c "ALTER TABLE bench_floor_$k ALTER chunk SET STORAGE PLAIN"
+  done
+  for ((k = 0; k < segs; k++)); do
+    automl_psql -Atq -c "SELECT bench_copy_passes('bench_floor_$k', '$file', $FLOOR_PASSES)" \
+      >"$AUTOML_RUN_DIR/bench_floor_$k.out" &
+    pids+=("$!")
+  done
+  for k in "${pids[@]}"; do wait "$k"; done
+  for ((k = 0; k < segs; k++)); do cat "$AUTOML_RUN_DIR/bench_floor_$k.out"; done |
+    awk -v n="$FLOOR_PASSES" '$1 > m {m = $1} END {printf "%.6f\n", m / n}'
+}
+
 bench_model_hopper() {
-  local speedups=() overheads=() out one steps1 two steps units segs i
+  local speedups=() overheads=() floors=() out one steps1 two steps units segs run write i
   # The same 60,000 rows, shuffled with the same seed, in buffers of 256:
   # one shard, and two shards served by two segment processes.
   automl_psql -q >/dev/null <<SQL
@@ -141,22 +191,27 @@ SQL
     out="$(_mop_run bench_mop_1)"
     read -r one steps1 _ <<<"$out"
     out="$(_mop_run bench_mop_2)"
-    read -r two steps units segs <<<"$out"
-    [[ -n "$one" && -n "$segs" ]] || automl_die "model_hopper: a run left no timing (see automl_runs)"
+    read -r two steps units segs run <<<"$out"
+    [[ -n "$one" && -n "$run" ]] || automl_die "model_hopper: a run left no timing (see automl_runs)"
+    write="$(_state_write_pass "$run" "$segs")"
     speedups+=("$(awk -v a="$one" -v b="$two" 'BEGIN{printf "%.4f", a / b}')")
     overheads+=("$(awk -v t="$two" -v s="$steps" -v n="$segs" 'BEGIN{printf "%.4f", 1 - s / (n * t)}')")
+    floors+=("$(awk -v t="$two" -v w="$write" 'BEGIN{printf "%.4f", w / t}')")
     # Raw figures.  Optimizer steps per segment on 1 and on 2 segments show
     # whether the steps themselves slowed down (cores shared with other
     # processes); the 2-segment overhead splits into time inside units but
     # outside optimizer steps (restoring and saving the state, the hop's
     # commit) and time between or after units (idle: scheduling gaps, one
-    # segment finishing before the other).
-    automl_log "$(awk -v i="$i" -v a="$one" -v s1="$steps1" -v t="$two" -v s="$steps" -v u="$units" -v n="$segs" 'BEGIN{
+    # segment finishing before the other).  The floor is what writing the
+    # epoch's states alone takes (_state_write_pass), in the same shares.
+    automl_log "$(awk -v i="$i" -v a="$one" -v s1="$steps1" -v t="$two" -v s="$steps" -v u="$units" -v n="$segs" -v w="$write" 'BEGIN{
       printf "repeat %d: epoch 2: 1 segment %.3fs (steps %.3fs), 2 segments %.3fs (steps %.3fs per segment); ", i, a, s1, t, s / n
-      printf "2-segment time: steps %.3f, in units not steps %.3f, idle %.3f", s / (n * t), (u - s) / (n * t), 1 - u / (n * t)}')"
+      printf "2-segment time: steps %.3f, in units not steps %.3f, idle %.3f; ", s / (n * t), (u - s) / (n * t), 1 - u / (n * t)
+      printf "writing the states alone %.4fs (%.3f)", w, w / t}')"
   done
   printf 'mop_speedup_2_segments: %.3f\n' "$(median "${speedups[@]}")"
   printf 'hop_overhead: %.3f\n' "$(median "${overheads[@]}")"
+  printf 'hop_overhead_floor: %.3f\n' "$(median "${floors[@]}")"
 }
 
 median() {
