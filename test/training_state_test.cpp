@@ -579,6 +579,20 @@ TEST(StateFormat, SealAndOpen) {
   EXPECT_TRUE(ThrowsError([&] { OpenState(sealed.data(), sealed.size()); }, ErrorKind::DataCorrupted, {"checksum"}));
 }
 
+// A state written in place has the header SealState gives the same payload.
+TEST(StateFormat, StartAndFinishInPlace) {
+  const std::string payload = "payload appended after StartState";
+  ByteWriter w;
+  StartState(w);
+  w.PutBytes(payload.data(), payload.size());
+  EXPECT_EQ(FinishState(w), SealState(payload));
+  ByteWriter used;
+  used.Put<uint8_t>(1);
+  EXPECT_TRUE(ThrowsError([&] { StartState(used); }, ErrorKind::Internal));
+  ByteWriter unstarted;
+  EXPECT_TRUE(ThrowsError([&] { FinishState(unstarted); }, ErrorKind::Internal));
+}
+
 TEST(StateFormat, ByteReaderBoundsAndCrc) {
   ByteWriter w;
   w.Put<uint32_t>(7);

@@ -24,6 +24,8 @@ class ByteWriter {
     Put<uint32_t>(uint32_t(s.size()));
     out_.append(s);
   }
+  // Room for n bytes in all, so that appending copies nothing twice.
+  void Reserve(size_t n) { out_.reserve(n); }
   std::string& str() { return out_; }
 
  private:

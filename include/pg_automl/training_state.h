@@ -27,6 +27,11 @@ struct StateMeta {
   TrainingCounters counters;
 };
 
+// A state is written in place: StartState leaves room for the header, the
+// payload is appended, FinishState fills the header in (no copy of the
+// payload).  SealState does all three for a payload held elsewhere.
+void StartState(ByteWriter& w);
+std::string FinishState(ByteWriter& w);
 std::string SealState(const std::string& payload);
 // Returns a reader over the verified payload.
 ByteReader OpenState(const void* data, size_t size);

@@ -68,6 +68,7 @@ struct Trainer::Impl {
   std::vector<at::Tensor> parameters;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   at::Tensor rng_state;  // of the training device's default generator
+  size_t restored_size = 0;  // of the state restored from: a saved state is about as large
 
   at::Generator Generator() const { return at::globalContext().defaultGenerator(device); }
 
@@ -171,6 +172,7 @@ std::unique_ptr<Trainer> Trainer::Restore(const ModelSpec& spec, const TrainPara
                                                  OptimizerName(params.optimizer));
   if (meta.outputs != spec.output_shape.at(0)) throw Error(ErrorKind::DataCorrupted, "training state is malformed");
   impl->meta = meta;
+  impl->restored_size = size;
   impl->Build(spec, params, device);
   impl->rng_state = ReadTensor(r);
   torch::NoGradGuard no_grad;
@@ -302,6 +304,9 @@ std::vector<Prediction> Trainer::Predict(const BufferView& b) {
 std::string Trainer::SaveState() const {
   const Impl& m = *impl_;
   ByteWriter w;
+  // Slack for optimizer state that appeared since (the first steps).
+  w.Reserve(m.restored_size + m.restored_size / 8 + 4096);
+  StartState(w);
   WriteMeta(w, m.meta);
   WriteTensor(w, m.rng_state);
   auto save = [&](const auto& named) {
@@ -314,7 +319,7 @@ std::string Trainer::SaveState() const {
   save(m.model->named_parameters());
   save(m.model->named_buffers());
   WriteOptimizerState(w, *m.optimizer, m.meta.optimizer, m.parameters);
-  return SealState(w.str());
+  return FinishState(w);
 }
 
 Task Trainer::task() const { return impl_->meta.task; }

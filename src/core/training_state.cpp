@@ -89,14 +89,31 @@ std::unique_ptr<torch::optim::OptimizerParamState> ReadAdamState(ByteReader& r, 
 
 }  // namespace
 
+void StartState(ByteWriter& w) {
+  if (!w.str().empty()) throw Error(ErrorKind::Internal, "a training state must start an empty writer");
+  w.str().append(kHeaderSize, '\0');
+}
+
+std::string FinishState(ByteWriter& w) {
+  std::string& out = w.str();
+  if (out.size() < kHeaderSize) throw Error(ErrorKind::Internal, "training state was not started");
+  const char* payload = out.data() + kHeaderSize;
+  uint64_t size = out.size() - kHeaderSize;
+  ByteWriter h;
+  h.PutBytes(kMagic, 8);
+  h.Put<uint32_t>(kStateVersion);
+  h.Put<uint32_t>(Crc32(payload, size));
+  h.Put<uint64_t>(size);
+  out.replace(0, kHeaderSize, h.str());
+  return std::move(out);
+}
+
 std::string SealState(const std::string& payload) {
   ByteWriter w;
-  w.PutBytes(kMagic, 8);
-  w.Put<uint32_t>(kStateVersion);
-  w.Put<uint32_t>(Crc32(payload.data(), payload.size()));
-  w.Put<uint64_t>(payload.size());
+  w.Reserve(kHeaderSize + payload.size());
+  StartState(w);
   w.PutBytes(payload.data(), payload.size());
-  return std::move(w.str());
+  return FinishState(w);
 }
 
 ByteReader OpenState(const void* data, size_t size) {
