@@ -156,6 +156,12 @@ CREATE AGGREGATE automl_train(buffer bytea, state bytea, spec jsonb, params json
 COMMENT ON AGGREGATE automl_train(bytea, bytea, jsonb, jsonb) IS
     'Trains a model on packed buffers, one or more optimizer steps per buffer; feed it from an ordered subquery';
 
+CREATE FUNCTION automl_train_pass(data regclass, segment int, state bytea, spec jsonb, params jsonb)
+    RETURNS automl_train_result
+    AS 'MODULE_PATHNAME' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION automl_train_pass(regclass, int, bytea, jsonb, jsonb) IS
+    'Trains a model as automl_train does on the buffers of a prepared table in order: one segment''s shard, or all (segment NULL)';
+
 CREATE FUNCTION automl_eval_step(internal, bytea, bytea, jsonb, jsonb, int) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C CALLED ON NULL INPUT;
 CREATE FUNCTION automl_eval_final(internal) RETURNS automl_eval_result
@@ -806,13 +812,7 @@ BEGIN
 
     FOR e IN 1 .. epochs LOOP
         t0 := clock_timestamp();
-        -- Buffers arrive in a fixed order from an ordered subquery, not from
-        -- the aggregate's own ORDER BY: that would copy the state argument
-        -- into every sorted row.
-        EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3) r
-                          FROM (SELECT buffer FROM %s ORDER BY segment_id, buffer_id) b) s',
-                       s, tinfo.output_table)
-            INTO tr USING cur_state, arch.spec, canon;
+        tr := @extschema@.automl_train_pass(tinfo.output_table, NULL, cur_state, arch.spec, canon);
         cur_state := tr.state;
         ev := NULL;
         IF validation IS NOT NULL THEN
@@ -1262,7 +1262,6 @@ DECLARE
     t0 timestamptz := clock_timestamp();
     why text;
     cur bytea;
-    st bytea;
 BEGIN
     -- No row lock for the whole unit (automl_run_finish_epoch updates the
     -- row meanwhile); the driver runs one unit of a trial at a time, and the
@@ -1274,21 +1273,21 @@ BEGIN
     END IF;
     -- After a trial's last visit of an epoch its state is only in automl_fits.
     cur := coalesce(t.state, (SELECT f.state FROM @extschema@.automl_fits f WHERE f.fit_id = t.fit_id));
-    -- Buffers in a fixed order from an ordered subquery (see automl_fit).
-    EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_train(buffer, $1, $2, $3) r
-                      FROM (SELECT buffer FROM %s WHERE segment_id = %s ORDER BY buffer_id) b) s',
-                   '@extschema@', r.train_table, segment)
-        INTO tr USING cur, t.spec, t.params;
+    -- A plain expression: the state is neither planned as a constant nor
+    -- copied through a result row (automl_train_pass).
+    tr := @extschema@.automl_train_pass(r.train_table::regclass, segment, cur, t.spec, t.params);
     IF tr.rows > 0 AND (tr.loss IS NULL OR tr.loss IN ('NaN', 'Infinity', '-Infinity')) THEN
         why := format('training loss became %s in epoch %s on segment %s', coalesce(tr.loss::text, 'NaN'), epoch, segment);
         UPDATE @extschema@.automl_trials x SET status = 'failed', reason = why, failed_in_epoch = epoch
          WHERE x.run_id = run AND x.trial = automl_run_train.trial;
     ELSE
-        st := CASE WHEN tr.rows > 0 THEN tr.state ELSE cur END;  -- an empty shard trains nothing
+        IF coalesce(tr.rows, 0) = 0 THEN
+            tr.state := cur;  -- an empty shard trains nothing
+        END IF;
         -- The epoch's last visit writes the state once, to automl_fits (what
         -- validation reads while the trial goes on), not to both tables.
         -- automl_trials before automl_fits, as automl_run_finish_epoch: no deadlock.
-        UPDATE @extschema@.automl_trials x SET state = CASE WHEN last THEN NULL ELSE st END, units = x.units + 1
+        UPDATE @extschema@.automl_trials x SET state = CASE WHEN last THEN NULL ELSE tr.state END, units = x.units + 1
          WHERE x.run_id = run AND x.trial = automl_run_train.trial AND x.units = t.units AND x.status = 'training';
         IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM @extschema@.automl_trials x
                                       WHERE x.run_id = run AND x.trial = automl_run_train.trial) THEN
@@ -1301,7 +1300,7 @@ BEGIN
                       HINT = 'Two sessions drove the run at once; resume it with automl_resume().';
         END IF;
         IF last THEN
-            UPDATE @extschema@.automl_fits f SET state = st WHERE f.fit_id = t.fit_id;
+            UPDATE @extschema@.automl_fits f SET state = tr.state WHERE f.fit_id = t.fit_id;
         END IF;
     END IF;
     INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, hop, rows, loss, accuracy, step_seconds, seconds, pid)

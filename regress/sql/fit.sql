@@ -180,6 +180,56 @@ SELECT md5((r).state) = (SELECT md5(state) FROM automl_fits WHERE fit_id = :fit_
 SELECT automl_train(buffer, NULL, NULL, NULL) IS NULL AS no_rows FROM fit_train WHERE false;
 
 ------------------------------------------------------------------------------
+-- automl_train_pass: the aggregate's pass without a query around the state
+------------------------------------------------------------------------------
+
+-- One segment's shard, and every shard in turn, bit for bit as the aggregate
+-- over the same buffers in the same order.
+CREATE TABLE fit_pass_in AS
+SELECT a.spec, automl_init_state(a.spec, p.params, 'classification', 3) AS state, p.params
+  FROM automl_model_arch a, (VALUES ('{"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}'::jsonb),
+                                    ('{"optimizer": "adam", "batch_size": 100}'::jsonb)) p(params)
+ WHERE a.name = 'fit_mlp';
+SELECT i.params->>'optimizer' AS optimizer, g.segment,
+       (p).state = (a).state AS same_state, (p).loss = (a).loss AS same_loss,
+       (p).accuracy = (a).accuracy AS same_accuracy, (p).rows, (p).steps = (a).steps AS same_steps,
+       (p).step_seconds > 0 AS timed
+  FROM fit_pass_in i, (VALUES (0), (1), (NULL)) g(segment),
+       LATERAL (SELECT automl_train_pass('fit_train', g.segment, i.state, i.spec, i.params) AS p) x,
+       LATERAL (SELECT automl_train(b.buffer, i.state, i.spec, i.params) AS a
+                  FROM (SELECT buffer FROM fit_train WHERE g.segment IS NULL OR segment_id = g.segment
+                         ORDER BY segment_id, buffer_id) b) y
+ ORDER BY 1, 2;
+-- A shard with no buffers trains nothing: NULL, as the aggregate.
+SELECT automl_train_pass('fit_train', 7, state, spec, params) IS NULL AS empty_shard FROM fit_pass_in LIMIT 1;
+-- Bad inputs: NULL or negative arguments, a state of another model, a table
+-- without packed buffers, a dropped table, no privilege on the table.
+SELECT automl_train_pass(NULL, 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass('fit_train', -1, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass('fit_train', 0, NULL, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass('fit_train', 0, state, NULL, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass('fit_train', 0, state, (SELECT spec FROM automl_model_arch WHERE name = 'fit_mlp_bn'), params)
+  FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass('fit_pass_in', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_train_pass(2147483647::oid::regclass, 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+CREATE ROLE fit_pass_reader LOGIN;
+GRANT SELECT ON fit_pass_in TO fit_pass_reader;
+SET ROLE fit_pass_reader;
+SELECT automl_train_pass('fit_train', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+RESET ROLE;
+DROP OWNED BY fit_pass_reader;
+DROP ROLE fit_pass_reader;
+DROP TABLE fit_pass_in;
+
+------------------------------------------------------------------------------
 -- Bad inputs: nothing is recorded for a failed call
 ------------------------------------------------------------------------------
 

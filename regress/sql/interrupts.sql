@@ -32,6 +32,13 @@ SELECT (automl_train(t.buffer, m.state, m.spec, '{"batch_size": 1}')).rows
 :sqlstate
 RESET statement_timeout;
 SELECT 1 AS alive;
+-- automl_train_pass (one pass over the table per call, 1000 calls) too.
+SET statement_timeout = '300ms';
+SELECT (automl_train_pass('it_train', NULL, m.state, m.spec, '{"batch_size": 1}')).rows
+  FROM generate_series(1, 1000) g, it_model m WHERE m.name = 'it_mlp';
+:sqlstate
+RESET statement_timeout;
+SELECT 1 AS alive;
 -- automl_fit with many epochs: cancelled, and it records nothing.
 SET statement_timeout = '300ms';
 SELECT count(*) FROM automl_fit('it_train', 'it_mlp', '{}', 10000, 'it_train');

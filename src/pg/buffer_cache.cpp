@@ -42,7 +42,7 @@ Cache& cache() {
 
 }  // namespace
 
-const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size) {
+const char* cached_buffer(Datum value, size_t* size) {
   Cache& c = cache();
   size_t limit = size_t(automl_buffer_cache_mb) << 20;
   // A lowered limit (or 0) gives the memory back at once.
@@ -50,7 +50,7 @@ const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size) 
     c.entries.clear();
     c.bytes = 0;
   }
-  struct varlena* raw = reinterpret_cast<struct varlena*>(PG_GETARG_POINTER(argno));
+  struct varlena* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
   uint64_t key = 0;
   struct varatt_external ptr;
   if (limit > 0 && VARATT_IS_EXTERNAL_ONDISK(raw)) {

@@ -17,9 +17,14 @@ extern "C" {
 
 namespace pg_automl::pg {
 
-// The bytes of argument `argno` (a bytea, NOT NULL): from the cache when the
-// same TOAST value was read before, else detoasted (and kept if room).
-// Returns a pointer and size valid until the end of the current call.
-const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size);
+// The bytes of a bytea (not NULL): from the cache when the same TOAST value
+// was read before, else detoasted into the current memory context (and kept
+// if room).  Returns a pointer and size valid while that context lives.
+const char* cached_buffer(Datum value, size_t* size);
+
+// cached_buffer() of argument `argno`: valid until the end of the call.
+inline const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size) {
+  return cached_buffer(PG_GETARG_DATUM(argno), size);
+}
 
 }  // namespace pg_automl::pg

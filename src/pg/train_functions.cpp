@@ -18,8 +18,10 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 }
 
@@ -148,12 +150,8 @@ TrainState& RestoredState(const StepInputs& in) {
   return *in.holder->object;
 }
 
-}  // namespace
-
-// automl_train_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb)
-AUTOML_FUNCTION(automl_train_step);
-Datum automl_train_step(PG_FUNCTION_ARGS) {
-  StepInputs in = step_inputs(fcinfo);
+// Trains the aggregate's (or the pass's) Trainer on one packed buffer.
+void train_buffer(const StepInputs& in) {
   AUTOML_TRY {
     TrainState& s = RestoredState(in);
     BufferView view = ParseBuffer(in.buf.data, in.buf.size);
@@ -162,15 +160,24 @@ Datum automl_train_step(PG_FUNCTION_ARGS) {
     s.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   AUTOML_CATCH;
+}
+
+}  // namespace
+
+// automl_train_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb)
+AUTOML_FUNCTION(automl_train_step);
+Datum automl_train_step(PG_FUNCTION_ARGS) {
+  StepInputs in = step_inputs(fcinfo);
+  train_buffer(in);
   PG_RETURN_POINTER(in.holder);
 }
 
-// Final: (state bytea, loss float8, accuracy float8, rows bigint, steps bigint,
-//         step_seconds float8)
-AUTOML_FUNCTION(automl_train_final);
-Datum automl_train_final(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
-  auto* holder = reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
+namespace {
+
+// The result of a training pass: (state bytea, loss float8, accuracy
+// float8, rows bigint, steps bigint, step_seconds float8), or NULL when no
+// buffer was trained on (the Trainer was never restored).
+Datum train_result(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
   if (!holder->object) PG_RETURN_NULL();
   bytea* state = nullptr;
   PassStats stats;
@@ -192,6 +199,72 @@ Datum automl_train_final(PG_FUNCTION_ARGS) {
   values[4] = Int64GetDatum(steps);
   values[5] = Float8GetDatum(step_seconds);
   PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+}
+
+// The query that reads the buffers of prepared table `rel` in training
+// order: one segment's shard, or (segment < 0) every shard in turn.
+char* pass_query(Oid rel, int32 segment) {
+  char* name = get_rel_name(rel);
+  if (!name)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", rel)));
+  const char* qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), name);
+  if (segment < 0) return psprintf("SELECT buffer FROM %s ORDER BY segment_id, buffer_id", qualified);
+  return psprintf("SELECT buffer FROM %s WHERE segment_id = %d ORDER BY buffer_id", qualified, segment);
+}
+
+}  // namespace
+
+// Final: see train_result.
+AUTOML_FUNCTION(automl_train_final);
+Datum automl_train_final(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  return train_result(fcinfo, reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0)));
+}
+
+// automl_train_pass(data regclass, segment int, state bytea, spec jsonb, params jsonb)
+//   -> automl_train_result
+// One pass over the buffers of a prepared table (or of one segment's shard
+// of it) in the order automl_train is fed them.  It trains as that
+// aggregate does, but the state never rides in a query: a model hopper unit
+// calls it as a plain PL/pgSQL expression, where the aggregate's query had to
+// be planned for every unit with the state (MBs) copied in as a constant and
+// its result copied through SPI's result row.
+AUTOML_FUNCTION(automl_train_pass);
+Datum automl_train_pass(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "data");
+  Oid rel = PG_GETARG_OID(0);
+  int32 segment = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
+  if (!PG_ARGISNULL(1) && segment < 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segment must not be negative")));
+  StepInputs in{};
+  in.args = trainer_args(fcinfo, 2, 3, 4);
+  // The holder lives in the caller's context, so that an error or a cancel
+  // anywhere below frees the Trainer; buffers read for one row live in rows.
+  in.holder = owned_in<TrainState>(CurrentMemoryContext);
+  MemoryContext rows = AllocSetContextCreate(CurrentMemoryContext, "automl_train_pass rows", ALLOCSET_DEFAULT_SIZES);
+  char* sql = pass_query(rel, segment);
+  SPI_connect();
+  Portal portal = SPI_cursor_open_with_args(nullptr, sql, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 32);
+    if (SPI_processed == 0) break;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+      // Cancel and statement_timeout act here, where no C++ object is alive.
+      CHECK_FOR_INTERRUPTS();
+      bool isnull;
+      Datum buffer = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+      if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("packed buffer is NULL")));
+      MemoryContext old = MemoryContextSwitchTo(rows);
+      in.buf.data = cached_buffer(buffer, &in.buf.size);
+      train_buffer(in);
+      MemoryContextSwitchTo(old);
+      MemoryContextReset(rows);
+    }
+    SPI_freetuptable(SPI_tuptable);
+  }
+  SPI_cursor_close(portal);
+  SPI_finish();
+  return train_result(fcinfo, in.holder);
 }
 
 // automl_eval_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb, top_k int)
