@@ -4,7 +4,8 @@
 # a throwaway cluster and the data.  Figures are ratios against a baseline
 # measured in the same run, because absolute times drift on a shared machine.
 #
-# Usage: bench/run.sh [NAME...]
+# Usage: bench/run.sh [NAME...]   (model_hopper also answers to the names of
+#                                 its figures: bench/run.sh hop_overhead)
 #   in_db_vs_standalone   samples/s of the training aggregate inside the
 #                         database / samples/s of bench_standalone (same core
 #                         code, model, packed buffers, order and thread count),
@@ -160,7 +161,7 @@ _state_write_pass() {
   file="$(automl_psql -Atq -c "SELECT current_setting('data_directory') || '/bench_states.copy'")"
   automl_psql -q -c "SELECT bench_export_states($run, '$file')" >/dev/null
   for ((k = 0; k < segs; k++)); do
-    automl_psql -q -c "DROP TABLE IF EXISTS bench_floor_$k" \
+    automl_psql -q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_floor_$k" \
       -c "CREATE TABLE bench_floor_$k (trial int, k int, chunk bytea)" \
       -c "ALTER TABLE bench_floor_$k ALTER chunk SET STORAGE PLAIN"
   done
@@ -219,10 +220,14 @@ median() {
 }
 
 main() {
-  local names=("$@")
-  ((${#names[@]})) || names=("${ALL[@]}")
-  for n in "${names[@]}"; do
-    declare -F "bench_$n" >/dev/null || automl_die "unknown benchmark '$n' (known: ${ALL[*]})"
+  local names=() n
+  ((${#@})) || set -- "${ALL[@]}"
+  for n in "$@"; do
+    # model_hopper's figures name it too (one run prints them all).
+    case "$n" in mop_speedup_2_segments | hop_overhead | hop_overhead_floor) n=model_hopper ;; esac
+    declare -F "bench_$n" >/dev/null ||
+      automl_die "unknown benchmark '$n' (known: ${ALL[*]}, or a figure of model_hopper)"
+    [[ " ${names[*]} " == *" $n "* ]] || names+=("$n")
   done
   automl_install_deps
   automl_build
