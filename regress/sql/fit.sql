@@ -219,6 +219,15 @@ SELECT automl_train_pass('fit_pass_in', 0, state, spec, params) FROM fit_pass_in
 :sqlstate
 SELECT automl_train_pass(2147483647::oid::regclass, 0, state, spec, params) FROM fit_pass_in LIMIT 1;
 :sqlstate
+CREATE TABLE fit_pass_ints (segment_id int, buffer_id int, buffer int);
+INSERT INTO fit_pass_ints VALUES (0, 0, 12345);
+SELECT automl_train_pass('fit_pass_ints', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+CREATE TABLE fit_pass_junk (segment_id int, buffer_id int, buffer bytea);
+INSERT INTO fit_pass_junk VALUES (0, 0, '\x00010203');
+SELECT automl_train_pass('fit_pass_junk', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+DROP TABLE fit_pass_ints, fit_pass_junk;
 CREATE ROLE fit_pass_reader LOGIN;
 GRANT SELECT ON fit_pass_in TO fit_pass_reader;
 SET ROLE fit_pass_reader;

@@ -18,6 +18,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -245,6 +246,11 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
   char* sql = pass_query(rel, segment);
   SPI_connect();
   Portal portal = SPI_cursor_open_with_args(nullptr, sql, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+  // Any other type would be read as a pointer to a varlena.
+  if (TupleDescAttr(portal->tupDesc, 0)->atttypid != BYTEAOID)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("column \"buffer\" of relation \"%s\" is not of type bytea", get_rel_name(rel)),
+                    errhint("Pass a table written by automl_prepare().")));
   for (;;) {
     SPI_cursor_fetch(portal, true, 32);
     if (SPI_processed == 0) break;
