@@ -223,11 +223,37 @@ CREATE TABLE fit_pass_ints (segment_id int, buffer_id int, buffer int);
 INSERT INTO fit_pass_ints VALUES (0, 0, 12345);
 SELECT automl_train_pass('fit_pass_ints', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
 :sqlstate
+-- A bytea column that holds something else: the error names the buffer.
 CREATE TABLE fit_pass_junk (segment_id int, buffer_id int, buffer bytea);
-INSERT INTO fit_pass_junk VALUES (0, 0, '\x00010203');
+INSERT INTO fit_pass_junk SELECT segment_id, buffer_id, buffer FROM fit_train WHERE segment_id = 0 AND buffer_id < 2;
+INSERT INTO fit_pass_junk VALUES (0, 2, '\x00010203');
+\set SHOW_CONTEXT errors
 SELECT automl_train_pass('fit_pass_junk', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+\set SHOW_CONTEXT never
 :sqlstate
-DROP TABLE fit_pass_ints, fit_pass_junk;
+-- A domain over bytea reads as bytea; a table named buffer has no column buffer.
+CREATE DOMAIN fit_pass_bytes AS bytea;
+CREATE TABLE fit_pass_dom (segment_id int, buffer_id int, buffer fit_pass_bytes);
+INSERT INTO fit_pass_dom SELECT segment_id, buffer_id, buffer FROM fit_train;
+SELECT (automl_train_pass('fit_pass_dom', NULL, state, spec, params)).state
+       = (automl_train_pass('fit_train', NULL, state, spec, params)).state AS domain_same FROM fit_pass_in;
+CREATE TABLE buffer (segment_id int, buffer_id int, b bytea);
+SELECT automl_train_pass('buffer', NULL, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+DROP TABLE fit_pass_ints, fit_pass_junk, fit_pass_dom, buffer;
+DROP DOMAIN fit_pass_bytes;
+-- The result types are checked before a row is formed (an altered type
+-- would make the row read past its values).
+BEGIN;
+ALTER TYPE automl_train_result ADD ATTRIBUTE extra text;
+SELECT automl_train_pass('fit_train', 0, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+ROLLBACK;
+BEGIN;
+ALTER TYPE automl_eval_result ALTER ATTRIBUTE rows TYPE text;
+SELECT automl_eval(t.buffer, i.state, i.spec, i.params, 1) FROM fit_train t, (SELECT * FROM fit_pass_in LIMIT 1) i;
+:sqlstate
+ROLLBACK;
 CREATE ROLE fit_pass_reader LOGIN;
 GRANT SELECT ON fit_pass_in TO fit_pass_reader;
 SET ROLE fit_pass_reader;

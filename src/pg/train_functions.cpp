@@ -22,6 +22,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 }
@@ -77,10 +78,20 @@ struct TrainState {
   double step_seconds = 0;  // inside Trainer::Train: what the hopper's overhead is measured against
 };
 
-Datum result_tuple(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
+// The result row of types `types` (n of them).  The declared result type is
+// checked against them: heap_form_tuple reads as many values as the type has
+// attributes, and the extension's types can be altered.
+Datum result_tuple(FunctionCallInfo fcinfo, Datum* values, bool* nulls, const Oid* types, int n) {
   TupleDesc tupdesc;
   if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function must return a composite type")));
+  bool same = tupdesc->natts == n;
+  for (int i = 0; same && i < n; ++i)
+    same = !TupleDescAttr(tupdesc, i)->attisdropped && TupleDescAttr(tupdesc, i)->atttypid == types[i];
+  if (!same)
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("type %s was altered", format_type_be(tupdesc->tdtypeid)),
+                    errdetail("The function returns the %d attributes the extension created the type with.", n),
+                    errhint("Reinstall the extension (DROP EXTENSION pg_automl; CREATE EXTENSION pg_automl).")));
   tupdesc = BlessTupleDesc(tupdesc);
   return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
@@ -199,18 +210,53 @@ Datum train_result(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
   values[3] = Int64GetDatum(stats.rows);
   values[4] = Int64GetDatum(steps);
   values[5] = Float8GetDatum(step_seconds);
-  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+  const Oid types[6] = {BYTEAOID, FLOAT8OID, FLOAT8OID, INT8OID, INT8OID, FLOAT8OID};
+  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 6));
 }
 
 // The query that reads the buffers of prepared table `rel` in training
-// order: one segment's shard, or (segment < 0) every shard in turn.
+// order: one segment's shard, or (segment < 0) every shard in turn.  The
+// relation is locked first, so that the name names it until the end of the
+// transaction; columns are qualified (a table named "buffer" has no column
+// of that name: a bare "buffer" would be its whole row).
 char* pass_query(Oid rel, int32 segment) {
+  LockRelationOid(rel, AccessShareLock);
   char* name = get_rel_name(rel);
   if (!name)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", rel)));
   const char* qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), name);
-  if (segment < 0) return psprintf("SELECT buffer FROM %s ORDER BY segment_id, buffer_id", qualified);
-  return psprintf("SELECT buffer FROM %s WHERE segment_id = %d ORDER BY buffer_id", qualified, segment);
+  const char* select = "SELECT d.buffer, d.segment_id, d.buffer_id FROM";
+  if (segment < 0) return psprintf("%s %s d ORDER BY d.segment_id, d.buffer_id", select, qualified);
+  return psprintf("%s %s d WHERE d.segment_id OPERATOR(pg_catalog.=) %d ORDER BY d.buffer_id", select, qualified,
+                  segment);
+}
+
+// Names the buffer a pass was training on when an error interrupts it.
+struct PassPosition {
+  const char* relation;
+  HeapTuple row;
+  TupleDesc desc;
+};
+
+void pass_error_context(void* arg) {
+  auto* at = static_cast<PassPosition*>(arg);
+  if (!at->row) return;
+  char* segment = SPI_getvalue(at->row, at->desc, 2);
+  char* buffer = SPI_getvalue(at->row, at->desc, 3);
+  errcontext("training on buffer %s of segment %s of relation \"%s\"", buffer ? buffer : "NULL",
+             segment ? segment : "NULL", at->relation);
+}
+
+// Ends a pass over `portal`: the Trainer is no longer needed once the
+// result row holds its state (a query may call the pass many times before
+// its memory context is reset).
+Datum finish_pass(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
+  Datum result = train_result(fcinfo, holder);
+  bool isnull = fcinfo->isnull;
+  delete holder->object;
+  holder->object = nullptr;
+  fcinfo->isnull = isnull;
+  return result;
 }
 
 }  // namespace
@@ -247,18 +293,23 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
   SPI_connect();
   Portal portal = SPI_cursor_open_with_args(nullptr, sql, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
   // Any other type would be read as a pointer to a varlena.
-  if (TupleDescAttr(portal->tupDesc, 0)->atttypid != BYTEAOID)
+  if (getBaseType(TupleDescAttr(portal->tupDesc, 0)->atttypid) != BYTEAOID)
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
                     errmsg("column \"buffer\" of relation \"%s\" is not of type bytea", get_rel_name(rel)),
                     errhint("Pass a table written by automl_prepare().")));
+  PassPosition at{get_rel_name(rel), nullptr, nullptr};
+  ErrorContextCallback callback{error_context_stack, pass_error_context, &at};
+  error_context_stack = &callback;
   for (;;) {
     SPI_cursor_fetch(portal, true, 32);
     if (SPI_processed == 0) break;
     for (uint64 i = 0; i < SPI_processed; ++i) {
       // Cancel and statement_timeout act here, where no C++ object is alive.
       CHECK_FOR_INTERRUPTS();
+      at.row = SPI_tuptable->vals[i];
+      at.desc = SPI_tuptable->tupdesc;
       bool isnull;
-      Datum buffer = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+      Datum buffer = SPI_getbinval(at.row, at.desc, 1, &isnull);
       if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("packed buffer is NULL")));
       MemoryContext old = MemoryContextSwitchTo(rows);
       in.buf.data = cached_buffer(buffer, &in.buf.size);
@@ -266,11 +317,13 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
       MemoryContextSwitchTo(old);
       MemoryContextReset(rows);
     }
+    at.row = nullptr;
     SPI_freetuptable(SPI_tuptable);
   }
+  error_context_stack = callback.previous;
   SPI_cursor_close(portal);
   SPI_finish();
-  return train_result(fcinfo, in.holder);
+  return finish_pass(fcinfo, in.holder);
 }
 
 // automl_eval_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb, top_k int)
@@ -301,7 +354,8 @@ Datum automl_eval_final(PG_FUNCTION_ARGS) {
   values[1] = float_or_null(s.Accuracy(), &nulls[1]);
   values[2] = float_or_null(s.TopKAccuracy(), &nulls[2]);
   values[3] = Int64GetDatum(s.rows);
-  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+  const Oid types[4] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID};
+  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 4));
 }
 
 namespace {
