@@ -171,6 +171,12 @@ CREATE AGGREGATE automl_eval(buffer bytea, state bytea, spec jsonb, params jsonb
     FINALFUNC_MODIFY = READ_ONLY);
 COMMENT ON AGGREGATE automl_eval(bytea, bytea, jsonb, jsonb, int) IS 'Loss and accuracy of a model on packed buffers';
 
+CREATE FUNCTION automl_eval_pass(data regclass, segments int[], state bytea, spec jsonb, params jsonb, top_k int DEFAULT 5)
+    RETURNS automl_eval_result
+    AS 'MODULE_PATHNAME' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION automl_eval_pass(regclass, int[], bytea, jsonb, jsonb, int) IS
+    'Evaluates a model as automl_eval does on the buffers of a prepared table: those of the given segments, or all (NULL)';
+
 CREATE FUNCTION automl_predict_buffer(state bytea, spec jsonb, params jsonb, buffer bytea,
     OUT row_index int, OUT id bigint, OUT class_index int, OUT probability real, OUT value real, OUT label real)
     RETURNS SETOF record
@@ -770,7 +776,6 @@ RETURNS TABLE (fit_id bigint, epoch int, train_loss float8, train_accuracy float
                val_loss float8, val_accuracy float8, val_top_k_accuracy float8, seconds float8)
 LANGUAGE plpgsql AS $$
 DECLARE
-    s text := '@extschema@';
     tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
     arch @extschema@.automl_model_arch;
@@ -816,8 +821,7 @@ BEGIN
         cur_state := tr.state;
         ev := NULL;
         IF validation IS NOT NULL THEN
-            EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, $2, $3, $4) r FROM %s) s', s, vinfo.output_table)
-                INTO ev USING cur_state, arch.spec, canon, top_k;
+            ev := @extschema@.automl_eval_pass(vinfo.output_table, NULL, cur_state, arch.spec, canon, top_k);
         END IF;
         fit_id := id;
         epoch := e;
@@ -869,6 +873,7 @@ DECLARE
     f @extschema@.automl_fits;
     dinfo @extschema@.automl_prepared;
     ev @extschema@.automl_eval_result;
+    spec jsonb;
 BEGIN
     IF top_k IS NULL OR top_k < 1 THEN
         RAISE EXCEPTION 'top_k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
@@ -876,9 +881,8 @@ BEGIN
     f := @extschema@.automl_fit_info(fit_id);
     dinfo := @extschema@.automl_prepared_info(data);
     PERFORM @extschema@.automl_check_fit_data(f, dinfo);
-    EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, (SELECT spec FROM %s.automl_model_arch WHERE name = $2), $3, $4) r FROM %s) s',
-                   '@extschema@', '@extschema@', dinfo.output_table)
-        INTO ev USING f.state, f.model_name, f.params, top_k;
+    spec := (SELECT a.spec FROM @extschema@.automl_model_arch a WHERE a.name = f.model_name);
+    ev := @extschema@.automl_eval_pass(dinfo.output_table, NULL, f.state, spec, f.params, top_k);
     RETURN QUERY SELECT ev.loss, ev.accuracy, ev.top_k_accuracy, ev.rows;
 END $$;
 COMMENT ON FUNCTION automl_evaluate(bigint, text, int) IS 'Loss, accuracy and top-k accuracy of a fitted model on a prepared table';
@@ -1318,6 +1322,8 @@ DECLARE
     r @extschema@.automl_runs;
     t @extschema@.automl_trials;
     ev @extschema@.automl_eval_result;
+    cur bytea;
+    shards int[];
     t0 timestamptz := clock_timestamp();
 BEGIN
     SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
@@ -1325,12 +1331,11 @@ BEGIN
     IF t.status <> 'training' THEN
         RETURN jsonb_build_object('skipped', t.status);
     END IF;
-    -- The state at the end of the trial's epoch (automl_run_train).
-    EXECUTE format('SELECT (r).* FROM (SELECT %s.automl_eval(buffer, $1, $2, $3, $4) r FROM %s
-                     WHERE segment_id IN (%s)) s',
-                   '@extschema@', r.validation_table,
-                   (SELECT string_agg(v::text, ',') FROM generate_series(segment, r.validation_segments - 1, r.segments) v))
-        INTO ev USING (SELECT f.state FROM @extschema@.automl_fits f WHERE f.fit_id = t.fit_id), t.spec, t.params, r.top_k;
+    -- The state at the end of the trial's epoch (automl_run_train), passed
+    -- as in automl_run_train.
+    cur := (SELECT f.state FROM @extschema@.automl_fits f WHERE f.fit_id = t.fit_id);
+    shards := ARRAY(SELECT generate_series(segment, r.validation_segments - 1, r.segments));
+    ev := @extschema@.automl_eval_pass(r.validation_table::regclass, shards, cur, t.spec, t.params, r.top_k);
     INSERT INTO @extschema@.automl_hops (run_id, epoch, kind, trial, segment, rows, loss, accuracy, top_k_accuracy, seconds, pid)
     VALUES (run, epoch, 'validate', trial, segment, coalesce(ev.rows, 0), ev.loss, ev.accuracy, ev.top_k_accuracy,
             extract(epoch FROM clock_timestamp() - t0), pg_backend_pid());

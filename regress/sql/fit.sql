@@ -200,6 +200,25 @@ SELECT i.params->>'optimizer' AS optimizer, g.segment,
                   FROM (SELECT buffer FROM fit_train WHERE g.segment IS NULL OR segment_id = g.segment
                          ORDER BY segment_id, buffer_id) b) y
  ORDER BY 1, 2;
+-- automl_eval_pass: the same for automl_eval, over a list of segments.
+SELECT i.params->>'optimizer' AS optimizer, g.segments,
+       (p).loss = (a).loss AS same_loss, (p).accuracy = (a).accuracy AS same_accuracy,
+       (p).top_k_accuracy = (a).top_k_accuracy AS same_top_k, (p).rows
+  FROM fit_pass_in i, (VALUES ('{0}'::int[]), ('{1}'), ('{0,1}'), ('{1,0,5}'), (NULL)) g(segments),
+       LATERAL (SELECT automl_eval_pass('fit_val', g.segments, i.state, i.spec, i.params, 3) AS p) x,
+       LATERAL (SELECT automl_eval(b.buffer, i.state, i.spec, i.params, 3) AS a
+                  FROM (SELECT buffer FROM fit_val WHERE g.segments IS NULL OR segment_id = ANY (g.segments)
+                         ORDER BY segment_id, buffer_id) b) y
+ ORDER BY 1, 2;
+SELECT automl_eval_pass('fit_val', '{}', state, spec, params) IS NULL AS no_segments,
+       (automl_eval_pass('fit_val', NULL, state, spec, params)).rows AS default_top_k_rows
+  FROM fit_pass_in LIMIT 1;
+SELECT automl_eval_pass('fit_val', NULL, state, spec, params, 0) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_eval_pass(NULL, NULL, state, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
+SELECT automl_eval_pass('fit_val', NULL, NULL, spec, params) FROM fit_pass_in LIMIT 1;
+:sqlstate
 -- A shard with no buffers trains nothing: NULL, as the aggregate.
 SELECT automl_train_pass('fit_train', 7, state, spec, params) IS NULL AS empty_shard FROM fit_pass_in LIMIT 1;
 -- Bad inputs: NULL or negative arguments, a state of another model, a table

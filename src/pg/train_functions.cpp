@@ -174,6 +174,15 @@ void train_buffer(const StepInputs& in) {
   AUTOML_CATCH;
 }
 
+// Evaluates the aggregate's (or the pass's) model on one packed buffer.
+void eval_buffer(const StepInputs& in, int32 top_k) {
+  AUTOML_TRY {
+    TrainState& s = RestoredState(in);
+    s.stats.Merge(s.trainer->Evaluate(ParseBuffer(in.buf.data, in.buf.size), top_k));
+  }
+  AUTOML_CATCH;
+}
+
 }  // namespace
 
 // automl_train_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb)
@@ -214,24 +223,37 @@ Datum train_result(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
   PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 6));
 }
 
+// The result of an evaluation pass: (loss float8, accuracy float8,
+// top_k_accuracy float8, rows bigint), or NULL when no buffer was read.
+Datum eval_result(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
+  if (!holder->object) PG_RETURN_NULL();
+  PassStats s = holder->object->stats;
+  Datum values[4];
+  bool nulls[4] = {false, false, false, false};
+  values[0] = float_or_null(s.Loss(), &nulls[0]);
+  values[1] = float_or_null(s.Accuracy(), &nulls[1]);
+  values[2] = float_or_null(s.TopKAccuracy(), &nulls[2]);
+  values[3] = Int64GetDatum(s.rows);
+  const Oid types[4] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID};
+  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 4));
+}
+
 // The query that reads the buffers of prepared table `rel` in training
-// order: one segment's shard, or (segment < 0) every shard in turn.  The
-// relation is locked first, so that the name names it until the end of the
-// transaction; columns are qualified (a table named "buffer" has no column
-// of that name: a bare "buffer" would be its whole row).
-char* pass_query(Oid rel, int32 segment) {
+// order: those of the segments in parameter $1 (int[]), or with `all` of
+// every segment.  The relation is locked first, so that the name names it
+// until the end of the transaction; columns are qualified (a table named
+// "buffer" has no column of that name: a bare "buffer" would be its row).
+char* pass_query(Oid rel, bool all) {
   LockRelationOid(rel, AccessShareLock);
   char* name = get_rel_name(rel);
   if (!name)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", rel)));
   const char* qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), name);
-  const char* select = "SELECT d.buffer, d.segment_id, d.buffer_id FROM";
-  if (segment < 0) return psprintf("%s %s d ORDER BY d.segment_id, d.buffer_id", select, qualified);
-  return psprintf("%s %s d WHERE d.segment_id OPERATOR(pg_catalog.=) %d ORDER BY d.buffer_id", select, qualified,
-                  segment);
+  return psprintf("SELECT d.buffer, d.segment_id, d.buffer_id FROM %s d%s ORDER BY d.segment_id, d.buffer_id",
+                  qualified, all ? "" : " WHERE d.segment_id OPERATOR(pg_catalog.=) ANY ($1)");
 }
 
-// Names the buffer a pass was training on when an error interrupts it.
+// Names the buffer a pass was reading when an error interrupts it.
 struct PassPosition {
   const char* relation;
   HeapTuple row;
@@ -243,15 +265,16 @@ void pass_error_context(void* arg) {
   if (!at->row) return;
   char* segment = SPI_getvalue(at->row, at->desc, 2);
   char* buffer = SPI_getvalue(at->row, at->desc, 3);
-  errcontext("training on buffer %s of segment %s of relation \"%s\"", buffer ? buffer : "NULL",
+  errcontext("buffer %s of segment %s of relation \"%s\"", buffer ? buffer : "NULL",
              segment ? segment : "NULL", at->relation);
 }
 
-// Ends a pass over `portal`: the Trainer is no longer needed once the
+// Ends a pass: the Trainer is no longer needed once the
 // result row holds its state (a query may call the pass many times before
 // its memory context is reset).
-Datum finish_pass(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
-  Datum result = train_result(fcinfo, holder);
+Datum finish_pass(FunctionCallInfo fcinfo, Owned<TrainState>* holder,
+                  Datum (*result_of)(FunctionCallInfo, Owned<TrainState>*)) {
+  Datum result = result_of(fcinfo, holder);
   bool isnull = fcinfo->isnull;
   delete holder->object;
   holder->object = nullptr;
@@ -268,30 +291,23 @@ Datum automl_train_final(PG_FUNCTION_ARGS) {
   return train_result(fcinfo, reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0)));
 }
 
-// automl_train_pass(data regclass, segment int, state bytea, spec jsonb, params jsonb)
-//   -> automl_train_result
-// One pass over the buffers of a prepared table (or of one segment's shard
-// of it) in the order automl_train is fed them.  It trains as that
-// aggregate does, but the state never rides in a query: a model hopper unit
-// calls it as a plain PL/pgSQL expression, where the aggregate's query had to
-// be planned for every unit with the state (MBs) copied in as a constant and
-// its result copied through SPI's result row.
-AUTOML_FUNCTION(automl_train_pass);
-Datum automl_train_pass(PG_FUNCTION_ARGS) {
-  require_arg(fcinfo, 0, "data");
-  Oid rel = PG_GETARG_OID(0);
-  int32 segment = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
-  if (!PG_ARGISNULL(1) && segment < 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segment must not be negative")));
-  StepInputs in{};
-  in.args = trainer_args(fcinfo, 2, 3, 4);
-  // The holder lives in the caller's context, so that an error or a cancel
-  // anywhere below frees the Trainer; buffers read for one row live in rows.
-  in.holder = owned_in<TrainState>(CurrentMemoryContext);
-  MemoryContext rows = AllocSetContextCreate(CurrentMemoryContext, "automl_train_pass rows", ALLOCSET_DEFAULT_SIZES);
-  char* sql = pass_query(rel, segment);
+namespace {
+
+// What a pass does with each buffer: train on it, or evaluate on it.
+using BufferStep = void (*)(const StepInputs& in, int32 top_k);
+
+// One pass of `step` over the buffers of `rel` (of the segments in the
+// int[] `segments`, or all when it is 0) for the Trainer restored from
+// `in.args`, whose holder lives in the caller's context: an error or a
+// cancel anywhere below frees the Trainer.
+void run_pass(Oid rel, Datum segments, StepInputs& in, BufferStep step, int32 top_k) {
+  // Buffers read for one row live in `rows`, reset after each.
+  MemoryContext rows = AllocSetContextCreate(CurrentMemoryContext, "pg_automl pass rows", ALLOCSET_DEFAULT_SIZES);
+  char* sql = pass_query(rel, segments == 0);
+  Oid types[1] = {INT4ARRAYOID};
   SPI_connect();
-  Portal portal = SPI_cursor_open_with_args(nullptr, sql, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+  Portal portal = SPI_cursor_open_with_args(nullptr, sql, segments ? 1 : 0, types, &segments, nullptr, true,
+                                            CURSOR_OPT_NO_SCROLL);
   // Any other type would be read as a pointer to a varlena.
   if (getBaseType(TupleDescAttr(portal->tupDesc, 0)->atttypid) != BYTEAOID)
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -313,7 +329,7 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
       if (isnull) ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("packed buffer is NULL")));
       MemoryContext old = MemoryContextSwitchTo(rows);
       in.buf.data = cached_buffer(buffer, &in.buf.size);
-      train_buffer(in);
+      step(in, top_k);
       MemoryContextSwitchTo(old);
       MemoryContextReset(rows);
     }
@@ -323,7 +339,59 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
   error_context_stack = callback.previous;
   SPI_cursor_close(portal);
   SPI_finish();
-  return finish_pass(fcinfo, in.holder);
+}
+
+void train_step(const StepInputs& in, int32) { train_buffer(in); }
+void eval_step(const StepInputs& in, int32 top_k) { eval_buffer(in, top_k); }
+
+// The first arguments of a pass: the relation, and its segments as an int[]
+// (0 for all) from argument 1, which is `segment` (int) or `segments` (int[]).
+Datum pass_segments(FunctionCallInfo fcinfo, bool array) {
+  if (PG_ARGISNULL(1)) return 0;
+  if (array) return PG_GETARG_DATUM(1);
+  int32 segment = PG_GETARG_INT32(1);
+  if (segment < 0) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segment must not be negative")));
+  int64_t one = segment;
+  return int4_array(&one, 1);
+}
+
+}  // namespace
+
+// automl_train_pass(data regclass, segment int, state bytea, spec jsonb, params jsonb)
+//   -> automl_train_result
+// One pass over the buffers of a prepared table (or of one segment's shard
+// of it) in the order automl_train is fed them.  It trains as that
+// aggregate does, but the state never rides in a query: a model hopper unit
+// calls it as a plain PL/pgSQL expression, where the aggregate's query had to
+// be planned for every unit with the state (MBs) copied in as a constant and
+// its result copied through SPI's result row.
+AUTOML_FUNCTION(automl_train_pass);
+Datum automl_train_pass(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "data");
+  Datum segments = pass_segments(fcinfo, false);
+  StepInputs in{};
+  in.args = trainer_args(fcinfo, 2, 3, 4);
+  in.holder = owned_in<TrainState>(CurrentMemoryContext);
+  run_pass(PG_GETARG_OID(0), segments, in, train_step, 0);
+  return finish_pass(fcinfo, in.holder, train_result);
+}
+
+// automl_eval_pass(data regclass, segments int[], state bytea, spec jsonb, params jsonb, top_k int)
+//   -> automl_eval_result
+// automl_eval over the buffers of the given segments (all for NULL) of a
+// prepared table, without a query that carries the state (see
+// automl_train_pass).
+AUTOML_FUNCTION(automl_eval_pass);
+Datum automl_eval_pass(PG_FUNCTION_ARGS) {
+  require_arg(fcinfo, 0, "data");
+  int32 top_k = PG_ARGISNULL(5) ? 5 : PG_GETARG_INT32(5);
+  if (top_k < 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("top_k must be at least 1")));
+  Datum segments = pass_segments(fcinfo, true);
+  StepInputs in{};
+  in.args = trainer_args(fcinfo, 2, 3, 4);
+  in.holder = owned_in<TrainState>(CurrentMemoryContext);
+  run_pass(PG_GETARG_OID(0), segments, in, eval_step, top_k);
+  return finish_pass(fcinfo, in.holder, eval_result);
 }
 
 // automl_eval_step(internal, buffer bytea, state bytea, spec jsonb, params jsonb, top_k int)
@@ -333,29 +401,15 @@ Datum automl_eval_step(PG_FUNCTION_ARGS) {
   if (top_k < 1)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("top_k must be at least 1")));
   StepInputs in = step_inputs(fcinfo);
-  AUTOML_TRY {
-    TrainState& s = RestoredState(in);
-    s.stats.Merge(s.trainer->Evaluate(ParseBuffer(in.buf.data, in.buf.size), top_k));
-  }
-  AUTOML_CATCH;
+  eval_buffer(in, top_k);
   PG_RETURN_POINTER(in.holder);
 }
 
-// Final: (loss float8, accuracy float8, top_k_accuracy float8, rows bigint)
+// Final: see eval_result.
 AUTOML_FUNCTION(automl_eval_final);
 Datum automl_eval_final(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0)) PG_RETURN_NULL();
-  auto* holder = reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0));
-  if (!holder->object) PG_RETURN_NULL();
-  PassStats s = holder->object->stats;
-  Datum values[4];
-  bool nulls[4] = {false, false, false, false};
-  values[0] = float_or_null(s.Loss(), &nulls[0]);
-  values[1] = float_or_null(s.Accuracy(), &nulls[1]);
-  values[2] = float_or_null(s.TopKAccuracy(), &nulls[2]);
-  values[3] = Int64GetDatum(s.rows);
-  const Oid types[4] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID};
-  PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 4));
+  return eval_result(fcinfo, reinterpret_cast<Owned<TrainState>*>(PG_GETARG_POINTER(0)));
 }
 
 namespace {
