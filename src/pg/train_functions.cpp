@@ -162,8 +162,9 @@ TrainState& RestoredState(const StepInputs& in) {
   return *in.holder->object;
 }
 
-// Trains the aggregate's (or the pass's) Trainer on one packed buffer.
-void train_buffer(const StepInputs& in) {
+// Trains the aggregate's (or the pass's) Trainer on one packed buffer
+// (top_k is for eval_buffer's signature).
+void train_buffer(const StepInputs& in, int32 /*top_k*/) {
   AUTOML_TRY {
     TrainState& s = RestoredState(in);
     BufferView view = ParseBuffer(in.buf.data, in.buf.size);
@@ -189,7 +190,7 @@ void eval_buffer(const StepInputs& in, int32 top_k) {
 AUTOML_FUNCTION(automl_train_step);
 Datum automl_train_step(PG_FUNCTION_ARGS) {
   StepInputs in = step_inputs(fcinfo);
-  train_buffer(in);
+  train_buffer(in, 0);
   PG_RETURN_POINTER(in.holder);
 }
 
@@ -269,9 +270,9 @@ void pass_error_context(void* arg) {
              segment ? segment : "NULL", at->relation);
 }
 
-// Ends a pass: the Trainer is no longer needed once the
-// result row holds its state (a query may call the pass many times before
-// its memory context is reset).
+// Ends a pass: the Trainer is no longer needed once the result row holds
+// its state (a query may call passes many times before its memory context
+// is reset).
 Datum finish_pass(FunctionCallInfo fcinfo, Owned<TrainState>* holder,
                   Datum (*result_of)(FunctionCallInfo, Owned<TrainState>*)) {
   Datum result = result_of(fcinfo, holder);
@@ -341,11 +342,8 @@ void run_pass(Oid rel, Datum segments, StepInputs& in, BufferStep step, int32 to
   SPI_finish();
 }
 
-void train_step(const StepInputs& in, int32) { train_buffer(in); }
-void eval_step(const StepInputs& in, int32 top_k) { eval_buffer(in, top_k); }
-
-// The first arguments of a pass: the relation, and its segments as an int[]
-// (0 for all) from argument 1, which is `segment` (int) or `segments` (int[]).
+// The segments a pass reads as an int[] (0 for all), from argument 1: a
+// `segment` (int) or `segments` (int[]), NULL for all.
 Datum pass_segments(FunctionCallInfo fcinfo, bool array) {
   if (PG_ARGISNULL(1)) return 0;
   if (array) return PG_GETARG_DATUM(1);
@@ -372,7 +370,7 @@ Datum automl_train_pass(PG_FUNCTION_ARGS) {
   StepInputs in{};
   in.args = trainer_args(fcinfo, 2, 3, 4);
   in.holder = owned_in<TrainState>(CurrentMemoryContext);
-  run_pass(PG_GETARG_OID(0), segments, in, train_step, 0);
+  run_pass(PG_GETARG_OID(0), segments, in, train_buffer, 0);
   return finish_pass(fcinfo, in.holder, train_result);
 }
 
@@ -390,7 +388,7 @@ Datum automl_eval_pass(PG_FUNCTION_ARGS) {
   StepInputs in{};
   in.args = trainer_args(fcinfo, 2, 3, 4);
   in.holder = owned_in<TrainState>(CurrentMemoryContext);
-  run_pass(PG_GETARG_OID(0), segments, in, eval_step, top_k);
+  run_pass(PG_GETARG_OID(0), segments, in, eval_buffer, top_k);
   return finish_pass(fcinfo, in.holder, eval_result);
 }
 
