@@ -183,6 +183,18 @@ CREATE FUNCTION automl_predict_buffer(state bytea, spec jsonb, params jsonb, buf
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION automl_predict_buffer(bytea, jsonb, jsonb, bytea) IS 'Predictions for the rows of one packed buffer';
 
+CREATE FUNCTION automl_buffer_cache_entries(OUT toast_relid oid, OUT buffers bigint, OUT bytes bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION automl_buffer_cache_entries() IS 'Packed buffers this backend caches, per TOAST relation (see automl_buffer_cache())';
+CREATE FUNCTION automl_buffer_cache(OUT relation regclass, OUT buffers bigint, OUT bytes bigint)
+    RETURNS SETOF record
+    LANGUAGE sql VOLATILE AS $$
+SELECT c.oid::pg_catalog.regclass, e.buffers, e.bytes
+  FROM @extschema@.automl_buffer_cache_entries() e LEFT JOIN pg_catalog.pg_class c ON c.reltoastrelid = e.toast_relid
+ ORDER BY 1 $$;
+COMMENT ON FUNCTION automl_buffer_cache() IS 'Packed buffers this backend caches (pg_automl.buffer_cache_mb), per table';
+
 CREATE FUNCTION automl_state_info(state bytea) RETURNS jsonb
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION automl_state_info(bytea) IS 'What a training state holds: task, optimizer, counters';

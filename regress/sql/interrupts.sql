@@ -181,6 +181,22 @@ SET pg_automl.buffer_cache_mb = -1;
 :sqlstate
 SET pg_automl.buffer_cache_mb = 0;
 SELECT count(*) AS epochs, bool_and(val_accuracy > 0.6) AS learned FROM automl_fit('it_train', 'it_mlp', '{}', 1, 'it_train');
+SELECT count(*) AS cached_tables FROM automl_buffer_cache();
+-- What the cache holds, per table.  A full cache keeps its buffers, but not
+-- those of a table dropped since: the next table gets the room.
+SET pg_automl.buffer_cache_mb = 12;
+SELECT rows, buffers FROM automl_prepare('fm_train', 'it_cache_a', 'label', 'image', 250, 1);
+SELECT rows, buffers FROM automl_prepare('fm_train', 'it_cache_b', 'label', 'image', 250, 1);
+SELECT (automl_train_pass('it_cache_a', NULL, state, spec, '{}')).rows FROM it_model WHERE name = 'it_mlp';
+SELECT relation, buffers, bytes <= 12 * 1024 * 1024 AS within_limit FROM automl_buffer_cache();
+SELECT (automl_train_pass('it_cache_b', NULL, state, spec, '{}')).rows FROM it_model WHERE name = 'it_mlp';
+SELECT relation, buffers FROM automl_buffer_cache();
+DROP TABLE it_cache_a;
+SELECT (automl_train_pass('it_cache_b', NULL, state, spec, '{}')).rows FROM it_model WHERE name = 'it_mlp';
+SELECT relation, buffers, bytes <= 12 * 1024 * 1024 AS within_limit FROM automl_buffer_cache();
+DROP TABLE it_cache_b;
+SET pg_automl.buffer_cache_mb = 0;
+SELECT count(*) AS cached_tables FROM automl_buffer_cache();
 SET pg_automl.buffer_cache_mb = '64MB';
 SHOW pg_automl.buffer_cache_mb;
 RESET pg_automl.buffer_cache_mb;

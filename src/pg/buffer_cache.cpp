@@ -4,10 +4,16 @@
 #include <string>
 #include <unordered_map>
 
+#include "boundary.h"
+#include "datum_utils.h"
 #include "gucs.h"
 
 extern "C" {
 #include "access/detoast.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "utils/tuplestore.h"
+#include "utils/syscache.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
 #endif
@@ -31,7 +37,50 @@ struct Entry {
 struct Cache {
   std::unordered_map<uint64_t, Entry> entries;
   size_t bytes = 0;
+  // TOAST relations found to exist while the cache was full: a miss from
+  // one of them does not look for dropped relations again, until the
+  // catalog may have changed (another transaction or command).
+  std::unordered_map<Oid, bool> checked;
+  TimestampTz checked_xact = 0;
+  CommandId checked_command = InvalidCommandId;
 };
+
+Oid toast_relation_of(uint64_t key) { return Oid(key >> 32); }
+
+// A full cache keeps what it holds, except the buffers of TOAST relations
+// that no longer exist: a dropped (or prepared again) table would otherwise
+// keep a long-lived backend from caching the tables it reads next.  Looks
+// once per relation that misses while the cache is full.
+// (No C++ object with a destructor lives here while the syscache is asked,
+// and a failed allocation just leaves the cache as it is.)
+void forget_dropped(Cache& c, Oid missed) {
+  try {
+    TimestampTz xact = GetCurrentTransactionStartTimestamp();
+    CommandId command = GetCurrentCommandId(false);
+    if (xact != c.checked_xact || command != c.checked_command) {
+      c.checked.clear();
+      c.checked_xact = xact;
+      c.checked_command = command;
+    }
+    if (c.checked.count(missed)) return;
+    c.checked[missed] = true;
+    for (auto it = c.entries.begin(); it != c.entries.end();) {
+      Oid rel = toast_relation_of(it->first);
+      auto known = c.checked.find(rel);
+      bool exists = known != c.checked.end() && known->second;
+      if (known == c.checked.end()) exists = c.checked[rel] = SearchSysCacheExists1(RELOID, ObjectIdGetDatum(rel));
+      if (exists) {
+        ++it;
+        continue;
+      }
+      c.bytes -= it->second.bytes.size();
+      it = c.entries.erase(it);
+    }
+    // A relation found gone may come back under its OID: forget it.
+    for (auto it = c.checked.begin(); it != c.checked.end();) it = it->second ? std::next(it) : c.checked.erase(it);
+  } catch (...) {
+  }
+}
 
 // Owned by the backend: freed at process exit.  Only the main thread of a
 // backend touches it.
@@ -40,16 +89,24 @@ Cache& cache() {
   return *c;
 }
 
+// The cache within pg_automl.buffer_cache_mb: a lowered limit (or 0)
+// gives the memory back at once.
+Cache& limited_cache(size_t* limit) {
+  Cache& c = cache();
+  *limit = size_t(automl_buffer_cache_mb) << 20;
+  if (c.bytes > *limit) {
+    c.entries.clear();
+    c.checked.clear();
+    c.bytes = 0;
+  }
+  return c;
+}
+
 }  // namespace
 
 const char* cached_buffer(Datum value, size_t* size) {
-  Cache& c = cache();
-  size_t limit = size_t(automl_buffer_cache_mb) << 20;
-  // A lowered limit (or 0) gives the memory back at once.
-  if (c.bytes > limit) {
-    c.entries.clear();
-    c.bytes = 0;
-  }
+  size_t limit;
+  Cache& c = limited_cache(&limit);
   struct varlena* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(value));
   uint64_t key = 0;
   struct varatt_external ptr;
@@ -64,6 +121,7 @@ const char* cached_buffer(Datum value, size_t* size) {
   }
   bytea* b = reinterpret_cast<bytea*>(PG_DETOAST_DATUM(PointerGetDatum(raw)));
   *size = VARSIZE(b) - VARHDRSZ;
+  if (key && c.bytes + *size > limit) forget_dropped(c, ptr.va_toastrelid);
   if (key && c.bytes + *size <= limit) {
     // std::string may throw bad_alloc: that is an ordinary miss.
     try {
@@ -73,6 +131,7 @@ const char* cached_buffer(Datum value, size_t* size) {
       e.extinfo = AUTOML_EXTINFO(ptr);
       e.bytes.assign(VARDATA(b), *size);
       c.bytes += *size;
+      c.checked.clear();  // room was found: a later full cache looks again
     } catch (...) {
       c.entries.erase(key);
     }
@@ -80,4 +139,43 @@ const char* cached_buffer(Datum value, size_t* size) {
   return VARDATA(b);
 }
 
+// What the cache holds, per TOAST relation, as plain arrays (palloc'd).
+int cached_relations(Oid** relations, int64** buffers, int64** bytes) {
+  size_t limit;
+  Cache& c = limited_cache(&limit);
+  size_t n = c.entries.size();
+  *relations = static_cast<Oid*>(palloc(sizeof(Oid) * (n + 1)));
+  *buffers = static_cast<int64*>(palloc0(sizeof(int64) * (n + 1)));
+  *bytes = static_cast<int64*>(palloc0(sizeof(int64) * (n + 1)));
+  int k = 0;
+  for (const auto& [key, entry] : c.entries) {
+    Oid rel = toast_relation_of(key);
+    int i = 0;
+    while (i < k && (*relations)[i] != rel) ++i;
+    if (i == k) (*relations)[k++] = rel;
+    ++(*buffers)[i];
+    (*bytes)[i] += int64(entry.bytes.size());
+  }
+  return k;
+}
+
 }  // namespace pg_automl::pg
+
+// automl_buffer_cache_entries() -> setof (toast_relid oid, buffers bigint, bytes bigint)
+// The packed buffers this backend keeps (pg_automl.buffer_cache_mb), per
+// TOAST relation; automl_buffer_cache() names the tables.
+AUTOML_FUNCTION(automl_buffer_cache_entries);
+Datum automl_buffer_cache_entries(PG_FUNCTION_ARGS) {
+  using namespace pg_automl::pg;
+  init_materialized_srf(fcinfo);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Oid* relations;
+  int64 *buffers, *bytes;
+  int n = cached_relations(&relations, &buffers, &bytes);
+  for (int i = 0; i < n; ++i) {
+    Datum values[3] = {ObjectIdGetDatum(relations[i]), Int64GetDatum(buffers[i]), Int64GetDatum(bytes[i])};
+    bool nulls[3] = {false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+  return (Datum)0;
+}

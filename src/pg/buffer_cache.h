@@ -22,6 +22,10 @@ namespace pg_automl::pg {
 // if room).  Returns a pointer and size valid while that context lives.
 const char* cached_buffer(Datum value, size_t* size);
 
+// What the cache holds per TOAST relation: returns their number and fills
+// palloc'd arrays of relation OIDs, buffer counts and bytes.
+int cached_relations(Oid** relations, int64** buffers, int64** bytes);
+
 // cached_buffer() of argument `argno`: valid until the end of the call.
 inline const char* cached_buffer_arg(FunctionCallInfo fcinfo, int argno, size_t* size) {
   return cached_buffer(PG_GETARG_DATUM(argno), size);
