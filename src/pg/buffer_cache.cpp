@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "boundary.h"
 #include "datum_utils.h"
@@ -37,12 +38,12 @@ struct Entry {
 struct Cache {
   std::unordered_map<uint64_t, Entry> entries;
   size_t bytes = 0;
-  // TOAST relations found to exist while the cache was full: a miss from
-  // one of them does not look for dropped relations again, until the
-  // catalog may have changed (another transaction or command).
-  std::unordered_map<Oid, bool> checked;
-  TimestampTz checked_xact = 0;
-  CommandId checked_command = InvalidCommandId;
+  // TOAST relations found to exist while the cache was full, valid for one
+  // command of one transaction (the catalog cannot change within it): a
+  // miss from one of them does not look for dropped relations again.
+  std::unordered_set<Oid> existing;
+  TimestampTz existing_xact = 0;
+  CommandId existing_command = InvalidCommandId;
 };
 
 Oid toast_relation_of(uint64_t key) { return Oid(key >> 32); }
@@ -57,27 +58,22 @@ void forget_dropped(Cache& c, Oid missed) {
   try {
     TimestampTz xact = GetCurrentTransactionStartTimestamp();
     CommandId command = GetCurrentCommandId(false);
-    if (xact != c.checked_xact || command != c.checked_command) {
-      c.checked.clear();
-      c.checked_xact = xact;
-      c.checked_command = command;
+    if (xact != c.existing_xact || command != c.existing_command) {
+      c.existing.clear();
+      c.existing_xact = xact;
+      c.existing_command = command;
     }
-    if (c.checked.count(missed)) return;
-    c.checked[missed] = true;
+    if (!c.existing.insert(missed).second) return;
     for (auto it = c.entries.begin(); it != c.entries.end();) {
       Oid rel = toast_relation_of(it->first);
-      auto known = c.checked.find(rel);
-      bool exists = known != c.checked.end() && known->second;
-      if (known == c.checked.end()) exists = c.checked[rel] = SearchSysCacheExists1(RELOID, ObjectIdGetDatum(rel));
-      if (exists) {
+      if (c.existing.count(rel) || SearchSysCacheExists1(RELOID, ObjectIdGetDatum(rel))) {
+        c.existing.insert(rel);
         ++it;
         continue;
       }
       c.bytes -= it->second.bytes.size();
       it = c.entries.erase(it);
     }
-    // A relation found gone may come back under its OID: forget it.
-    for (auto it = c.checked.begin(); it != c.checked.end();) it = it->second ? std::next(it) : c.checked.erase(it);
   } catch (...) {
   }
 }
@@ -96,7 +92,6 @@ Cache& limited_cache(size_t* limit) {
   *limit = size_t(automl_buffer_cache_mb) << 20;
   if (c.bytes > *limit) {
     c.entries.clear();
-    c.checked.clear();
     c.bytes = 0;
   }
   return c;
@@ -131,7 +126,6 @@ const char* cached_buffer(Datum value, size_t* size) {
       e.extinfo = AUTOML_EXTINFO(ptr);
       e.bytes.assign(VARDATA(b), *size);
       c.bytes += *size;
-      c.checked.clear();  // room was found: a later full cache looks again
     } catch (...) {
       c.entries.erase(key);
     }

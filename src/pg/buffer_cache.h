@@ -6,8 +6,9 @@
 // until it is deleted, so a backend that trains for many epochs (or a
 // segment process that serves one shard for a whole run) keeps the bytes it
 // has read, up to pg_automl.buffer_cache_mb.  A full cache keeps what it has
-// and admits nothing new: epochs scan the same buffers in a cycle, where
-// keeping the first N gives N hits per epoch and LRU would give none.
+// and admits nothing new (epochs scan the same buffers in a cycle, where
+// keeping the first N gives N hits per epoch and LRU would give none), but
+// it forgets the buffers of tables dropped since.
 #pragma once
 
 extern "C" {

@@ -239,16 +239,17 @@ Datum eval_result(FunctionCallInfo fcinfo, Owned<TrainState>* holder) {
   PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls, types, 4));
 }
 
-// The query that reads the buffers of prepared table `rel` in training
-// order: those of the segments in parameter $1 (int[]), or with `all` of
-// every segment.  The relation is locked first, so that the name names it
+// The query that reads the buffers of prepared table `rel` (whose name it
+// returns in *name_out) in training order: those of the segments in
+// parameter $1 (int[]), or with `all` of every segment.  The relation is locked first, so that the name names it
 // until the end of the transaction; columns are qualified (a table named
 // "buffer" has no column of that name: a bare "buffer" would be its row).
-char* pass_query(Oid rel, bool all) {
+char* pass_query(Oid rel, bool all, const char** name_out) {
   LockRelationOid(rel, AccessShareLock);
   char* name = get_rel_name(rel);
   if (!name)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", rel)));
+  *name_out = name;
   const char* qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), name);
   return psprintf("SELECT d.buffer, d.segment_id, d.buffer_id FROM %s d%s ORDER BY d.segment_id, d.buffer_id",
                   qualified, all ? "" : " WHERE d.segment_id OPERATOR(pg_catalog.=) ANY ($1)");
@@ -276,10 +277,8 @@ void pass_error_context(void* arg) {
 Datum finish_pass(FunctionCallInfo fcinfo, Owned<TrainState>* holder,
                   Datum (*result_of)(FunctionCallInfo, Owned<TrainState>*)) {
   Datum result = result_of(fcinfo, holder);
-  bool isnull = fcinfo->isnull;
   delete holder->object;
   holder->object = nullptr;
-  fcinfo->isnull = isnull;
   return result;
 }
 
@@ -304,7 +303,8 @@ using BufferStep = void (*)(const StepInputs& in, int32 top_k);
 void run_pass(Oid rel, Datum segments, StepInputs& in, BufferStep step, int32 top_k) {
   // Buffers read for one row live in `rows`, reset after each.
   MemoryContext rows = AllocSetContextCreate(CurrentMemoryContext, "pg_automl pass rows", ALLOCSET_DEFAULT_SIZES);
-  char* sql = pass_query(rel, segments == 0);
+  const char* name;
+  char* sql = pass_query(rel, segments == 0, &name);
   Oid types[1] = {INT4ARRAYOID};
   SPI_connect();
   Portal portal = SPI_cursor_open_with_args(nullptr, sql, segments ? 1 : 0, types, &segments, nullptr, true,
@@ -312,9 +312,9 @@ void run_pass(Oid rel, Datum segments, StepInputs& in, BufferStep step, int32 to
   // Any other type would be read as a pointer to a varlena.
   if (getBaseType(TupleDescAttr(portal->tupDesc, 0)->atttypid) != BYTEAOID)
     ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                    errmsg("column \"buffer\" of relation \"%s\" is not of type bytea", get_rel_name(rel)),
+                    errmsg("column \"buffer\" of relation \"%s\" is not of type bytea", name),
                     errhint("Pass a table written by automl_prepare().")));
-  PassPosition at{get_rel_name(rel), nullptr, nullptr};
+  PassPosition at{name, nullptr, nullptr};
   ErrorContextCallback callback{error_context_stack, pass_error_context, &at};
   error_context_stack = &callback;
   for (;;) {
