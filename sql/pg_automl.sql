@@ -14,7 +14,8 @@ CREATE TABLE automl_model_arch (
     outputs     int NOT NULL,
     parameters  bigint NOT NULL,
     description text,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    owner       regrole NOT NULL DEFAULT current_user::regrole  -- see "Row ownership" below
 );
 COMMENT ON TABLE automl_model_arch IS 'Model architectures, added with automl_add_model()';
 
@@ -38,7 +39,8 @@ CREATE TABLE automl_prepared (
     segment_rows    bigint[] NOT NULL,
     segment_buffers int[] NOT NULL,
     like_table      regclass,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    owner           regrole NOT NULL DEFAULT current_user::regrole
 );
 COMMENT ON TABLE automl_prepared IS 'Summaries of tables packed by automl_prepare()';
 
@@ -47,6 +49,7 @@ CREATE TABLE automl_fits (
     model_name       text NOT NULL REFERENCES automl_model_arch (name) ON UPDATE CASCADE,
     params           jsonb NOT NULL,
     train_table      text NOT NULL,       -- names as they were at fit time
+    train_relid      oid,                 -- the training table while it exists (who may read the fit)
     validation_table text,
     task             text NOT NULL,
     -- What the training data looked like, so that the model can read other
@@ -60,7 +63,8 @@ CREATE TABLE automl_fits (
     epochs_done      int NOT NULL DEFAULT 0,
     state            bytea,
     started_at       timestamptz NOT NULL DEFAULT now(),
-    finished_at      timestamptz
+    finished_at      timestamptz,
+    owner            regrole NOT NULL DEFAULT current_user::regrole
 );
 -- States are float data that pglz barely compresses: trying costs ~10 ms
 -- per MB at every write.
@@ -81,6 +85,7 @@ CREATE TABLE automl_fit_epochs (
     val_top_k_accuracy float8,
     rows               bigint NOT NULL,
     seconds            float8 NOT NULL,
+    owner              regrole NOT NULL DEFAULT current_user::regrole,
     PRIMARY KEY (fit_id, epoch)
 );
 COMMENT ON TABLE automl_fit_epochs IS 'Per-epoch training and validation metrics of automl_fit()';
@@ -93,9 +98,12 @@ SELECT pg_catalog.pg_extension_config_dump('automl_fits_fit_id_seq', '');
 GRANT SELECT ON automl_model_arch, automl_prepared, automl_fits, automl_fit_epochs TO PUBLIC;
 
 -- A dropped prepared table takes its summary with it (its oid could be
--- reused by an unrelated table later).
+-- reused by an unrelated table later).  Event triggers run as the role
+-- whose command fired them, which may not touch automl_prepared: the
+-- function runs as the extension's owner instead, and deletes only the
+-- summaries of the tables that the command dropped.
 CREATE FUNCTION automl_forget_dropped_tables() RETURNS event_trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- DROP EXTENSION drops the catalog too: nothing to forget then.
     IF to_regclass('@extschema@.automl_prepared') IS NULL THEN
@@ -103,7 +111,16 @@ BEGIN
     END IF;
     DELETE FROM @extschema@.automl_prepared p
      USING pg_catalog.pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = p.output_table::oid;
+     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
+       AND d.objid = p.output_table::pg_catalog.oid;
+    -- Fits and runs keep their tables' names, and forget their OIDs (which
+    -- a new table could take, and give its readers the old table's models).
+    UPDATE @extschema@.automl_fits f SET train_relid = NULL
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = f.train_relid;
+    UPDATE @extschema@.automl_runs r SET train_relid = NULL
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = r.train_relid;
 END $$;
 CREATE EVENT TRIGGER automl_forget_dropped_tables ON sql_drop
     WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
@@ -189,7 +206,7 @@ CREATE FUNCTION automl_buffer_cache_entries(OUT toast_relid oid, OUT buffers big
 COMMENT ON FUNCTION automl_buffer_cache_entries() IS 'Packed buffers this backend caches, per TOAST relation (see automl_buffer_cache())';
 CREATE FUNCTION automl_buffer_cache(OUT relation regclass, OUT buffers bigint, OUT bytes bigint)
     RETURNS SETOF record
-    LANGUAGE sql VOLATILE AS $$
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 SELECT c.oid::pg_catalog.regclass, e.buffers, e.bytes
   FROM @extschema@.automl_buffer_cache_entries() e LEFT JOIN pg_catalog.pg_class c ON c.reltoastrelid = e.toast_relid
  ORDER BY 1 $$;
@@ -205,6 +222,11 @@ CREATE FUNCTION automl_read_idx(images text, labels text, first_item int DEFAULT
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION automl_read_idx(text, text, int, int) IS 'Rows of an IDX image/label file pair (MNIST format)';
 
+CREATE FUNCTION automl_resolve_table(name text, for_create boolean DEFAULT false) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION automl_resolve_table(text, boolean) IS
+    'A table name as the current search_path reads it (for_create: where CREATE TABLE would put it), schema-qualified';
+
 ------------------------------------------------------------------------------
 -- Model catalog
 ------------------------------------------------------------------------------
@@ -212,10 +234,11 @@ COMMENT ON FUNCTION automl_read_idx(text, text, int, int) IS 'Rows of an IDX ima
 CREATE FUNCTION automl_add_model(name text, spec jsonb, description text DEFAULT NULL,
                                  replace boolean DEFAULT false)
 RETURNS automl_model_arch
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     info record;
     result @extschema@.automl_model_arch;
+    old_owner regrole;
 BEGIN
     IF name IS NULL OR name = '' THEN
         RAISE EXCEPTION 'model name must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -224,14 +247,21 @@ BEGIN
         RAISE EXCEPTION 'model spec must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     info := @extschema@.automl_spec_info(spec);
-    IF replace THEN
-        -- Trained states belong to the old architecture (automl_fits references it).
-        IF EXISTS (SELECT 1 FROM @extschema@.automl_fits f WHERE f.model_name = automl_add_model.name) THEN
+    -- (architectures are visible to all, and written by their owners only)
+    SELECT a.owner INTO old_owner FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name;
+    IF replace AND old_owner IS NOT NULL AND NOT pg_has_role(old_owner::oid, 'USAGE') THEN
+        RAISE EXCEPTION 'model "%" belongs to role %, and only its owner may replace it', name, old_owner
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Add your architecture under another name.';
+    ELSIF replace THEN
+        -- Trained states belong to the old architecture (automl_fits
+        -- references it), also those of fits this role cannot see.
+        BEGIN
+            DELETE FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name;
+        EXCEPTION WHEN foreign_key_violation THEN
             RAISE EXCEPTION 'model "%" cannot be replaced: automl_fits holds models trained with it', name
                 USING ERRCODE = 'dependent_objects_still_exist',
                       HINT = 'Add the new architecture under another name, or delete those fits first.';
-        END IF;
-        DELETE FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name;
+        END;
     ELSIF EXISTS (SELECT 1 FROM @extschema@.automl_model_arch a WHERE a.name = automl_add_model.name) THEN
         RAISE EXCEPTION 'model "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Pass replace => true to replace it, or choose another name.';
@@ -250,7 +280,7 @@ COMMENT ON FUNCTION automl_add_model(text, jsonb, text, boolean) IS 'Validates a
 -- The number of elements of a tensor of this shape, exactly (a product of
 -- ints can exceed any integer type).
 CREATE FUNCTION automl_shape_elements(shape int[]) RETURNS numeric
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n numeric := 1;
     d int;
@@ -264,7 +294,7 @@ END $$;
 -- A table name as SQL reads it ([schema.]table, double-quoted parts kept as
 -- written), quoted again for format('%s'); an error for any other text.
 CREATE FUNCTION automl_table_name(name text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     parts text[];
 BEGIN
@@ -284,11 +314,11 @@ END $$;
 -- A valid table name (automl_table_name) as messages show it: "My Table",
 -- not ""My Table"".
 CREATE FUNCTION automl_display_name(name text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.array_to_string(pg_catalog.parse_ident(name), '.') $$;
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT pg_catalog.array_to_string(pg_catalog.parse_ident(name), '.') $$;
 
 -- The type of a column of a table, or an error naming the column.
 CREATE FUNCTION automl_column_type(source regclass, col text) RETURNS regtype
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t regtype;
 BEGIN
@@ -305,7 +335,7 @@ END $$;
 -- and inner spaces kept, outer white space trimmed); a name that holds a
 -- comma or a double quote is written in double quotes, a quote in it doubled.
 CREATE FUNCTION automl_split_names(list text) RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ws constant text := E' \t\n\r\f\v';
     names text[] := '{}';
@@ -360,7 +390,7 @@ END $$;
 -- SQL expression that yields the features of a row as float8[]: one array
 -- column, or a comma-separated list of numeric columns.
 CREATE FUNCTION automl_features_expr(source regclass, features text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cols text[];
     col text;
@@ -396,7 +426,7 @@ END $$;
 -- with the columns automl_prepare() writes was packed by an installation of
 -- pg_automl that DROP EXTENSION removed, with its summaries.
 CREATE FUNCTION automl_unprepared_hint(rel regclass, otherwise text) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN (SELECT count(*) FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
                          AND (a.attname, a.atttypid) IN (('segment_id', 'int4'::regtype), ('buffer_id', 'int4'::regtype),
@@ -405,14 +435,12 @@ LANGUAGE sql STABLE AS $$
                 ELSE otherwise END
 $$;
 
-CREATE FUNCTION automl_prepare(source regclass, output text, label text, features text,
-                               buffer_size int DEFAULT 256, segments int DEFAULT NULL,
-                               seed bigint DEFAULT 0, normalization text DEFAULT 'standard',
-                               "like" regclass DEFAULT NULL, feature_shape int[] DEFAULT NULL,
-                               id text DEFAULT NULL, task text DEFAULT NULL,
-                               overwrite boolean DEFAULT false)
+-- automl_prepare() once `output` is schema-qualified.
+CREATE FUNCTION automl_prepare_impl(source regclass, output text, label text, features text,
+                                    buffer_size int, segments int, seed bigint, normalization text,
+                                    "like" regclass, feature_shape int[], id text, task text, overwrite boolean)
 RETURNS automl_prepared
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s text := '@extschema@';
     ref @extschema@.automl_prepared;
@@ -621,7 +649,7 @@ BEGIN
             RAISE EXCEPTION 'relation "%" was not written by automl_prepare(); it will not be overwritten', @extschema@.automl_display_name(output)
                 USING ERRCODE = 'duplicate_table', HINT = @extschema@.automl_unprepared_hint(out_rel, 'Choose another output name.');
         END IF;
-        DELETE FROM @extschema@.automl_prepared p WHERE p.output_table = out_rel;
+        -- (automl_forget_dropped_tables deletes its summary)
         EXECUTE format('DROP TABLE %s', out_rel);
     END IF;
     EXECUTE format('CREATE TABLE %s (segment_id int NOT NULL, buffer_id int NOT NULL, rows int NOT NULL,
@@ -676,12 +704,27 @@ BEGIN
     RETURNING * INTO result;
     RETURN result;
 END $$;
+-- The user-facing functions that take table names as text are thin SQL
+-- wrappers: they run with the caller's search_path, so that names mean what
+-- they mean to the caller, name nothing unqualified themselves (no operator,
+-- no function), and hand qualified names to their implementation, which
+-- runs with search_path pinned like every other function of the extension.
+CREATE FUNCTION automl_prepare(source regclass, output text, label text, features text,
+                               buffer_size int DEFAULT 256, segments int DEFAULT NULL,
+                               seed bigint DEFAULT 0, normalization text DEFAULT 'standard',
+                               "like" regclass DEFAULT NULL, feature_shape int[] DEFAULT NULL,
+                               id text DEFAULT NULL, task text DEFAULT NULL,
+                               overwrite boolean DEFAULT false)
+RETURNS automl_prepared
+LANGUAGE sql AS $$
+SELECT * FROM @extschema@.automl_prepare_impl(source, @extschema@.automl_resolve_table(output, true), label, features,
+    buffer_size, segments, seed, normalization, "like", feature_shape, id, task, overwrite) $$;
 COMMENT ON FUNCTION automl_prepare(regclass, text, text, text, int, int, bigint, text, regclass, int[], text, text, boolean) IS
     'Shuffles a table with a seed and packs it into minibatch buffers spread over segments';
 
 -- The summary of a prepared table, or an error with a hint.
 CREATE FUNCTION automl_prepared_info(tbl text) RETURNS automl_prepared
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel regclass;
     info @extschema@.automl_prepared;
@@ -705,7 +748,7 @@ END $$;
 -- Which automl_prepare() call wrote a table: a run records it for both of
 -- its tables, and a resumed run must read the very same buffers.
 CREATE FUNCTION automl_prepared_key(info automl_prepared) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN info.output_table IS NOT NULL THEN
            -- (in UTC: segments and callers may differ in TimeZone)
            jsonb_build_object('created_at', info.created_at AT TIME ZONE 'UTC', 'seed', info.seed, 'buffer_size', info.buffer_size,
@@ -715,7 +758,7 @@ $$;
 -- Errors unless `other` holds data a model trained on `base` can read.
 CREATE FUNCTION automl_check_compatible(base automl_prepared, other automl_prepared, base_name text DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     base_name := coalesce(base_name, base.output_table::text);
     IF base.task <> other.task OR base.classes IS DISTINCT FROM other.classes
@@ -730,7 +773,7 @@ END $$;
 -- Errors unless `data` holds data that the model of fit `f` can read: the
 -- classes, feature shape and normalisation it was trained with.
 CREATE FUNCTION automl_check_fit_data(f automl_fits, data automl_prepared) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     why text;
     train @extschema@.automl_prepared;
@@ -760,7 +803,7 @@ END $$;
 -- outputs as its task needs.
 CREATE FUNCTION automl_check_model_data(arch automl_model_arch, data automl_prepared, data_name text)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     expected int;
 BEGIN
@@ -782,11 +825,11 @@ END $$;
 -- Training, evaluation, prediction
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION automl_fit(train text, model text, params jsonb DEFAULT '{}', epochs int DEFAULT 10,
-                           validation text DEFAULT NULL, seed bigint DEFAULT 0, top_k int DEFAULT 5)
+-- automl_fit() once the table names are schema-qualified.
+CREATE FUNCTION automl_fit_impl(train text, model text, params jsonb, epochs int, validation text, seed bigint, top_k int)
 RETURNS TABLE (fit_id bigint, epoch int, train_loss float8, train_accuracy float8,
                val_loss float8, val_accuracy float8, val_top_k_accuracy float8, seconds float8)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
@@ -820,9 +863,9 @@ BEGIN
     END IF;
     PERFORM @extschema@.automl_check_model_data(arch, tinfo, @extschema@.automl_display_name(train));
 
-    INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
+    INSERT INTO @extschema@.automl_fits (model_name, params, train_table, train_relid, validation_table, task, classes,
                                          feature_shape, shift, scale, seed, epochs)
-    VALUES (model, canon, tinfo.output_table::text, vinfo.output_table::text, tinfo.task, tinfo.classes,
+    VALUES (model, canon, tinfo.output_table::text, tinfo.output_table, vinfo.output_table::text, tinfo.task, tinfo.classes,
             tinfo.feature_shape, tinfo.shift, tinfo.scale, coalesce(seed, 0), epochs)
     RETURNING automl_fits.fit_id INTO id;
     cur_state := @extschema@.automl_init_state(arch.spec, canon, tinfo.task, coalesce(seed, 0));
@@ -855,12 +898,19 @@ BEGIN
     END LOOP;
     UPDATE @extschema@.automl_fits f SET finished_at = clock_timestamp() WHERE f.fit_id = id;
 END $$;
+CREATE FUNCTION automl_fit(train text, model text, params jsonb DEFAULT '{}', epochs int DEFAULT 10,
+                           validation text DEFAULT NULL, seed bigint DEFAULT 0, top_k int DEFAULT 5)
+RETURNS TABLE (fit_id bigint, epoch int, train_loss float8, train_accuracy float8,
+               val_loss float8, val_accuracy float8, val_top_k_accuracy float8, seconds float8)
+LANGUAGE sql AS $$
+SELECT * FROM @extschema@.automl_fit_impl(@extschema@.automl_resolve_table(train), model, params, epochs,
+                                          @extschema@.automl_resolve_table(validation), seed, top_k) $$;
 COMMENT ON FUNCTION automl_fit(text, text, jsonb, int, text, bigint, int) IS
     'Trains one model on a prepared table inside the database, recording per-epoch metrics';
 
 -- The fit row with its state, or an error.
 CREATE FUNCTION automl_fit_info(fit bigint) RETURNS automl_fits
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f @extschema@.automl_fits;
 BEGIN
@@ -878,9 +928,10 @@ BEGIN
     RETURN f;
 END $$;
 
-CREATE FUNCTION automl_evaluate(fit_id bigint, data text, top_k int DEFAULT 5)
+-- automl_evaluate() once `data` is schema-qualified.
+CREATE FUNCTION automl_evaluate_impl(fit_id bigint, data text, top_k int)
 RETURNS TABLE (loss float8, accuracy float8, top_k_accuracy float8, rows bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f @extschema@.automl_fits;
     dinfo @extschema@.automl_prepared;
@@ -897,11 +948,15 @@ BEGIN
     ev := @extschema@.automl_eval_pass(dinfo.output_table, NULL, f.state, spec, f.params, top_k);
     RETURN QUERY SELECT ev.loss, ev.accuracy, ev.top_k_accuracy, ev.rows;
 END $$;
+CREATE FUNCTION automl_evaluate(fit_id bigint, data text, top_k int DEFAULT 5)
+RETURNS TABLE (loss float8, accuracy float8, top_k_accuracy float8, rows bigint)
+LANGUAGE sql AS $$ SELECT * FROM @extschema@.automl_evaluate_impl(fit_id, @extschema@.automl_resolve_table(data), top_k) $$;
 COMMENT ON FUNCTION automl_evaluate(bigint, text, int) IS 'Loss, accuracy and top-k accuracy of a fitted model on a prepared table';
 
-CREATE FUNCTION automl_predict(fit_id bigint, data text)
+-- automl_predict() once `data` is schema-qualified.
+CREATE FUNCTION automl_predict_impl(fit_id bigint, data text)
 RETURNS TABLE (id bigint, segment_id int, buffer_id int, row_index int, predicted text, probability real, actual text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f @extschema@.automl_fits;
     dinfo @extschema@.automl_prepared;
@@ -920,6 +975,9 @@ BEGIN
         dinfo.output_table, '@extschema@', '@extschema@')
     USING f.state, f.model_name, f.params, dinfo.classes;
 END $$;
+CREATE FUNCTION automl_predict(fit_id bigint, data text)
+RETURNS TABLE (id bigint, segment_id int, buffer_id int, row_index int, predicted text, probability real, actual text)
+LANGUAGE sql AS $$ SELECT * FROM @extschema@.automl_predict_impl(fit_id, @extschema@.automl_resolve_table(data)) $$;
 COMMENT ON FUNCTION automl_predict(bigint, text) IS
     'Per-row predicted class (or value) and probability of a fitted model on a prepared table; one forward pass per buffer';
 
@@ -927,10 +985,10 @@ COMMENT ON FUNCTION automl_predict(bigint, text) IS
 -- Data loading
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION automl_load_idx(table_name text, images text, labels text,
-                                first_item int DEFAULT 0, max_items int DEFAULT NULL)
+-- automl_load_idx() once `table_name` is schema-qualified.
+CREATE FUNCTION automl_load_idx_impl(table_name text, images text, labels text, first_item int, max_items int)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
@@ -944,16 +1002,20 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (id)', table_name);
     RETURN n;
 END $$;
+CREATE FUNCTION automl_load_idx(table_name text, images text, labels text,
+                                first_item int DEFAULT 0, max_items int DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql AS $$
+SELECT @extschema@.automl_load_idx_impl(@extschema@.automl_resolve_table(table_name, true), images, labels,
+                                        first_item, max_items) $$;
 COMMENT ON FUNCTION automl_load_idx(text, text, text, int, int) IS
     'Creates a table (id, label, image real[]) from an IDX image/label file pair';
 
--- Fashion-MNIST as three tables: <prefix>_train, <prefix>_validation (the
--- last validation_rows of the training file) and <prefix>_test.
-CREATE FUNCTION automl_load_fashion_mnist(prefix text DEFAULT 'fashion', validation_rows int DEFAULT 10000,
-                                          train_rows int DEFAULT NULL, test_rows int DEFAULT NULL,
-                                          directory text DEFAULT '/usr/share/datasets/fashion-mnist')
+-- automl_load_fashion_mnist() into the three tables it names, schema-qualified.
+CREATE FUNCTION automl_load_fashion_mnist_impl(train_table text, validation_table text, test_table text,
+                                               validation_rows int, train_rows int, test_rows int, directory text)
 RETURNS TABLE (table_name text, rows bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     d text := rtrim(directory, '/') || '/';
     n_train int;
@@ -962,19 +1024,32 @@ BEGIN
         RAISE EXCEPTION 'validation_rows must be between 0 and 59999' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     n_train := least(coalesce(train_rows, 60000 - validation_rows), 60000 - validation_rows);
-    table_name := prefix || '_train';
-    rows := @extschema@.automl_load_idx(table_name, d || 'train-images-idx3-ubyte.gz', d || 'train-labels-idx1-ubyte.gz', 0, n_train);
+    table_name := train_table;
+    rows := @extschema@.automl_load_idx_impl(table_name, d || 'train-images-idx3-ubyte.gz', d || 'train-labels-idx1-ubyte.gz', 0, n_train);
     RETURN NEXT;
     IF validation_rows > 0 THEN
-        table_name := prefix || '_validation';
-        rows := @extschema@.automl_load_idx(table_name, d || 'train-images-idx3-ubyte.gz', d || 'train-labels-idx1-ubyte.gz',
-                                           60000 - validation_rows, validation_rows);
+        table_name := validation_table;
+        rows := @extschema@.automl_load_idx_impl(table_name, d || 'train-images-idx3-ubyte.gz', d || 'train-labels-idx1-ubyte.gz',
+                                                60000 - validation_rows, validation_rows);
         RETURN NEXT;
     END IF;
-    table_name := prefix || '_test';
-    rows := @extschema@.automl_load_idx(table_name, d || 't10k-images-idx3-ubyte.gz', d || 't10k-labels-idx1-ubyte.gz', 0, test_rows);
+    table_name := test_table;
+    rows := @extschema@.automl_load_idx_impl(table_name, d || 't10k-images-idx3-ubyte.gz', d || 't10k-labels-idx1-ubyte.gz', 0, test_rows);
     RETURN NEXT;
 END $$;
+
+-- Fashion-MNIST as three tables: <prefix>_train, <prefix>_validation (the
+-- last validation_rows of the training file) and <prefix>_test.
+CREATE FUNCTION automl_load_fashion_mnist(prefix text DEFAULT 'fashion', validation_rows int DEFAULT 10000,
+                                          train_rows int DEFAULT NULL, test_rows int DEFAULT NULL,
+                                          directory text DEFAULT '/usr/share/datasets/fashion-mnist')
+RETURNS TABLE (table_name text, rows bigint)
+LANGUAGE sql AS $$
+SELECT * FROM @extschema@.automl_load_fashion_mnist_impl(
+    @extschema@.automl_resolve_table(pg_catalog.textcat(prefix, '_train'), true),
+    @extschema@.automl_resolve_table(pg_catalog.textcat(prefix, '_validation'), true),
+    @extschema@.automl_resolve_table(pg_catalog.textcat(prefix, '_test'), true),
+    validation_rows, train_rows, test_rows, directory) $$;
 COMMENT ON FUNCTION automl_load_fashion_mnist(text, int, int, int, text) IS
     'Loads Fashion-MNIST (Debian package dataset-fashion-mnist) into train, validation and test tables';
 
@@ -984,13 +1059,14 @@ COMMENT ON FUNCTION automl_load_fashion_mnist(text, int, int, int, text) IS
 -- A run is driven by automl_mop_run() in the caller's backend; the segment
 -- processes it starts do all the work through automl_run_unit() and commit
 -- after each unit, so everything below survives the caller, any segment and
--- a server restart.  The driver holds the transaction-level advisory lock
--- (automl_run_lock_key(), run_id) while a run is going.
+-- a server restart.  The driver holds the run's lock (automl_run_driver())
+-- while a run is going.
 
 CREATE TABLE automl_runs (
     run_id             bigserial PRIMARY KEY,
     method             text NOT NULL DEFAULT 'fit_multiple',
     train_table        text NOT NULL,     -- schema-qualified names as they were at the start
+    train_relid        oid,               -- the training table while it exists (who may read the run)
     validation_table   text,
     train_prepared     jsonb NOT NULL,    -- which automl_prepare() wrote them (automl_prepared_key())
     validation_prepared jsonb,
@@ -1007,7 +1083,7 @@ CREATE TABLE automl_runs (
     attempt_started_at timestamptz,
     started_at         timestamptz NOT NULL DEFAULT now(),
     finished_at        timestamptz,
-    created_by         name NOT NULL DEFAULT current_user
+    owner              regrole NOT NULL DEFAULT current_user::regrole  -- who started it
 );
 COMMENT ON TABLE automl_runs IS 'Model selection runs (automl_fit_multiple()); status running with no driver means interrupted';
 
@@ -1025,6 +1101,7 @@ CREATE TABLE automl_trials (
     units       int NOT NULL DEFAULT 0,    -- training units committed: each unit checks it moved on by one
     state       bytea,                     -- after its last committed hop; NULL when that hop ended an
                                            -- epoch: the state is then its fit's (automl_fits.state)
+    owner       regrole NOT NULL DEFAULT current_user::regrole,
     PRIMARY KEY (run_id, trial)
 );
 ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;  -- as automl_fits.state
@@ -1046,6 +1123,7 @@ CREATE TABLE automl_hops (
     seconds        float8 NOT NULL,        -- the whole unit in its segment
     pid            int NOT NULL,
     finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    owner          regrole NOT NULL DEFAULT current_user::regrole,
     PRIMARY KEY (run_id, epoch, kind, trial, segment),
     FOREIGN KEY (run_id, trial) REFERENCES automl_trials ON DELETE CASCADE
 );
@@ -1058,6 +1136,7 @@ CREATE TABLE automl_run_epochs (
     utilisation float8,                    -- busy segment-seconds (units of any epoch) / (segments x seconds)
     trials      int NOT NULL,              -- trials that trained in the epoch
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    owner       regrole NOT NULL DEFAULT current_user::regrole,
     PRIMARY KEY (run_id, epoch)
 );
 COMMENT ON TABLE automl_run_epochs IS 'Per-epoch wall time and segment utilisation of each run';
@@ -1069,35 +1148,85 @@ SELECT pg_catalog.pg_extension_config_dump('automl_run_epochs', '');
 SELECT pg_catalog.pg_extension_config_dump('automl_runs_run_id_seq', '');
 GRANT SELECT ON automl_runs, automl_trials, automl_hops, automl_run_epochs TO PUBLIC;
 
--- The first key of the advisory lock a driver holds on its run.
-CREATE FUNCTION automl_run_lock_key() RETURNS int
-LANGUAGE sql IMMUTABLE AS $$ SELECT 1885826412 $$;
+------------------------------------------------------------------------------
+-- Row ownership
+------------------------------------------------------------------------------
+-- Every catalog row has an owner, the role that wrote it (segments write as
+-- the role that started their run).  A row is written, replaced and deleted
+-- only by its owner (or a member of the owner role, as with PostgreSQL's
+-- own objects), and read only by its owner and by roles that may read what
+-- it was made from: labels, normalisation statistics, weights and metrics
+-- are derived from a table's data.  Architectures hold no data: anyone
+-- reads them.  The extension's owner (and superusers) bypass the policies;
+-- foreign keys and the event trigger act as the extension's owner.
+-- (pg_has_role on the role's OID: a dropped owner is no error, it owns
+-- nothing anyone can act as.)
+ALTER TABLE automl_model_arch ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_prepared ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_fits ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_fit_epochs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_trials ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_hops ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl_run_epochs ENABLE ROW LEVEL SECURITY;
 
--- The second key of that lock: the low 32 bits of the run id.
-CREATE FUNCTION automl_run_lock_id(run bigint) RETURNS int
-LANGUAGE sql IMMUTABLE AS $$ SELECT run::bit(32)::int $$;
+CREATE POLICY automl_owner ON automl_model_arch USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_prepared USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_fits USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_fit_epochs USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_runs USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_trials USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_hops USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
+CREATE POLICY automl_owner ON automl_run_epochs USING (pg_catalog.pg_has_role(owner::pg_catalog.oid, 'USAGE'));
 
+CREATE POLICY automl_shared ON automl_model_arch FOR SELECT USING (true);
+CREATE POLICY automl_data_readers ON automl_prepared FOR SELECT
+    USING (pg_catalog.has_table_privilege(output_table::pg_catalog.oid, 'SELECT'));
+-- (train_relid is the training table's OID until it is dropped: by OID,
+-- not by name, since looking a name up needs USAGE on its schema)
+CREATE POLICY automl_data_readers ON automl_fits FOR SELECT
+    USING (pg_catalog.has_table_privilege(train_relid, 'SELECT'));
+CREATE POLICY automl_data_readers ON automl_fit_epochs FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl_fits f WHERE f.fit_id OPERATOR(pg_catalog.=) automl_fit_epochs.fit_id));
+CREATE POLICY automl_data_readers ON automl_runs FOR SELECT
+    USING (pg_catalog.has_table_privilege(train_relid, 'SELECT'));
+CREATE POLICY automl_data_readers ON automl_trials FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl_runs r WHERE r.run_id OPERATOR(pg_catalog.=) automl_trials.run_id));
+CREATE POLICY automl_data_readers ON automl_hops FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl_runs r WHERE r.run_id OPERATOR(pg_catalog.=) automl_hops.run_id));
+CREATE POLICY automl_data_readers ON automl_run_epochs FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl_runs r WHERE r.run_id OPERATOR(pg_catalog.=) automl_run_epochs.run_id));
+
+-- A driver holds an object lock on its run (src/pg/run_lock.h), which no
+-- other session can take: automl_run_try_lock() takes it for the rest of
+-- the transaction if it is free.  Not for PUBLIC: only the driver and the
+-- deletion of a run take it.
+CREATE FUNCTION automl_run_try_lock(run bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION automl_run_try_lock(bigint) FROM PUBLIC;
 
 -- The backend that drives `run` now, or NULL.
 CREATE FUNCTION automl_run_driver(run bigint) RETURNS int
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT l.pid FROM pg_catalog.pg_locks l
-     WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-       AND l.classid::bigint = @extschema@.automl_run_lock_key() AND l.objid::bigint = run % 4294967296
-       AND l.objsubid = 2 AND l.granted
+     WHERE l.locktype = 'object' AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+       AND l.classid = '@extschema@.automl_runs'::pg_catalog.regclass::pg_catalog.oid
+       AND l.objid = (run % 4294967296)::pg_catalog.oid AND (l.objsubid::int & 65535) = ((run >> 32) & 65535)
+       AND l.mode = 'ExclusiveLock' AND l.granted
 $$;
 
 -- Whether a driver is running `run` now.
 CREATE FUNCTION automl_run_is_driven(run bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$ SELECT @extschema@.automl_run_driver(run) IS NOT NULL $$;
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT @extschema@.automl_run_driver(run) IS NOT NULL $$;
 
 -- A run is deleted (with its trials, hops and epochs) only while no session
 -- drives it; the run's lock, held to the end of the deleting transaction,
--- keeps automl_resume() off it meanwhile.
+-- keeps automl_resume() off it meanwhile.  (As the extension's owner, who
+-- alone may take the lock; the deleting role may delete only its own runs.)
 CREATE FUNCTION automl_runs_before_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT pg_catalog.pg_try_advisory_xact_lock(@extschema@.automl_run_lock_key(), @extschema@.automl_run_lock_id(OLD.run_id)) THEN
+    IF NOT @extschema@.automl_run_try_lock(OLD.run_id) THEN
         RAISE EXCEPTION 'run % is running and cannot be deleted', OLD.run_id USING ERRCODE = 'object_in_use',
             HINT = format('Stop it first with automl_cancel(%s).', OLD.run_id);
     END IF;
@@ -1105,6 +1234,11 @@ BEGIN
 END $$;
 CREATE TRIGGER automl_runs_delete_stopped BEFORE DELETE ON automl_runs
     FOR EACH ROW EXECUTE FUNCTION automl_runs_before_delete();
+
+-- Errors unless this backend is a segment process of a run (the units
+-- below change a run as the driver planned it, and only the driver may).
+CREATE FUNCTION automl_require_segment(fn text) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE;
 
 CREATE FUNCTION automl_mop_run(command jsonb, segments int) RETURNS bigint
     AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
@@ -1119,7 +1253,7 @@ COMMENT ON PROCEDURE automl_mop_drive(jsonb, int, bigint) IS
 
 -- Creates the run, its trials and their fits; returns {"run_id": n}.
 CREATE FUNCTION automl_run_create(command jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
@@ -1134,6 +1268,7 @@ DECLARE
     det text;
     code text;
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_create');
     -- The caller checked everything in its own snapshot; what it sees but
     -- this segment does not was created in the caller's open transaction.
     IF to_regclass(command->>'train') IS NULL OR to_regclass(command->>'validation') IS NULL AND command->>'validation' IS NOT NULL
@@ -1158,18 +1293,19 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- The driver reserved the id and holds the run's lock already.
-    INSERT INTO @extschema@.automl_runs (run_id, train_table, validation_table, train_prepared, validation_prepared,
-                                         task, segments, validation_segments, trials, epochs, seed, top_k)
-    VALUES ((command->>'run_id')::bigint, command->>'train', command->>'validation',
+    INSERT INTO @extschema@.automl_runs (run_id, train_table, train_relid, validation_table, train_prepared,
+                                         validation_prepared, task, segments, validation_segments, trials, epochs,
+                                         seed, top_k)
+    VALUES ((command->>'run_id')::bigint, command->>'train', tinfo.output_table, command->>'validation',
             @extschema@.automl_prepared_key(tinfo), @extschema@.automl_prepared_key(vinfo),
             tinfo.task, tinfo.segments, coalesce(vinfo.segments, 0), jsonb_array_length(command->'trials'),
             (command->>'epochs')::int, (command->>'seed')::bigint, (command->>'top_k')::int)
     RETURNING run_id INTO id;
     FOR cfg IN SELECT value FROM jsonb_array_elements(command->'trials') LOOP
         SELECT * INTO STRICT arch FROM @extschema@.automl_model_arch a WHERE a.name = cfg->>'model';
-        INSERT INTO @extschema@.automl_fits (model_name, params, train_table, validation_table, task, classes,
-                                             feature_shape, shift, scale, seed, epochs)
-        VALUES (arch.name, cfg->'params', command->>'train', command->>'validation', tinfo.task,
+        INSERT INTO @extschema@.automl_fits (model_name, params, train_table, train_relid, validation_table, task,
+                                             classes, feature_shape, shift, scale, seed, epochs)
+        VALUES (arch.name, cfg->'params', command->>'train', tinfo.output_table, command->>'validation', tinfo.task,
                 tinfo.classes, tinfo.feature_shape, tinfo.shift, tinfo.scale, (command->>'seed')::bigint,
                 (command->>'epochs')::int)
         RETURNING fit_id INTO fid;
@@ -1194,12 +1330,13 @@ END $$;
 -- What a driver plans from: the run's shape, live trials and the units of
 -- the current epoch that are already committed.
 CREATE FUNCTION automl_run_load(run bigint) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
     n_trials int;
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_load');
     UPDATE @extschema@.automl_runs x SET attempts = x.attempts + 1, attempt_started_at = clock_timestamp()
      WHERE x.run_id = run AND x.status = 'running' RETURNING * INTO r;
     IF NOT FOUND THEN
@@ -1238,7 +1375,7 @@ END $$;
 -- on, after checking the unit's arguments (units come from the driver;
 -- this guards direct calls).
 CREATE FUNCTION automl_run_unit_trial(r automl_runs, run bigint, epoch int, segment int, trial int) RETURNS automl_trials
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     t @extschema@.automl_trials;
@@ -1269,7 +1406,7 @@ END $$;
 -- the state is the epoch's state in automl_fits.  A loss that is not finite
 -- fails the trial (its last good state is kept).
 CREATE FUNCTION automl_run_train(run bigint, epoch int, hop int, segment int, trial int, last boolean) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
@@ -1279,6 +1416,7 @@ DECLARE
     why text;
     cur bytea;
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_train');
     -- No row lock for the whole unit (automl_run_finish_epoch updates the
     -- row meanwhile); the driver runs one unit of a trial at a time, and the
     -- update below checks that nothing else moved the trial on.
@@ -1328,7 +1466,7 @@ END $$;
 -- Evaluates trial `trial` on the validation shards served by `segment`
 -- (shard v by segment v mod segments).
 CREATE FUNCTION automl_run_validate(run bigint, epoch int, segment int, trial int) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
@@ -1338,6 +1476,7 @@ DECLARE
     shards int[];
     t0 timestamptz := clock_timestamp();
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_validate');
     SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = run;
     t := @extschema@.automl_run_unit_trial(r, run, epoch, segment, trial);
     IF t.status <> 'training' THEN
@@ -1356,11 +1495,12 @@ END $$;
 
 -- Marks a trial failed after an error in one of its units of `epoch`.
 CREATE FUNCTION automl_run_fail_trial(run bigint, trial int, epoch int, reason text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_fail_trial');
     IF reason IS NULL THEN
         RAISE EXCEPTION 'a failed trial needs a reason' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -1375,7 +1515,7 @@ END $$;
 -- hop log, the states of the epoch copied to automl_fits, the run advanced.
 -- Returns the progress line the driver prints and whether the run is over.
 CREATE FUNCTION automl_run_finish_epoch(run bigint, epoch int) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.automl_runs;
@@ -1387,6 +1527,7 @@ DECLARE
     last boolean;
     msg text;
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_finish_epoch');
     SELECT * INTO STRICT r FROM @extschema@.automl_runs x WHERE x.run_id = run FOR UPDATE;
     IF r.status <> 'running' THEN
         RAISE EXCEPTION 'run % is %, not running', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -1469,8 +1610,9 @@ END $$;
 
 -- The one entry point of segment processes: {"kind": ..., arguments}.
 CREATE FUNCTION automl_run_unit(command jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM @extschema@.automl_require_segment('automl_run_unit');
     IF command IS NULL THEN
         RAISE EXCEPTION 'unit command must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -1512,7 +1654,7 @@ END $$;
 
 -- Raises an error; empty detail or hint are left out (RAISE cannot).
 CREATE FUNCTION automl_raise(sqlstate text, message text, detail text, hint text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF coalesce(detail, '') <> '' AND coalesce(hint, '') <> '' THEN
         RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail, HINT = hint;
@@ -1526,7 +1668,7 @@ END $$;
 
 -- schema.name of a relation, whatever the search_path of the reader.
 CREATE FUNCTION automl_qualified_name(rel regclass) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('%I.%I', n.nspname, c.relname)
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
 $$;
@@ -1536,7 +1678,7 @@ $$;
 -- exactly those, and a segment without data would hold a model for a hop
 -- and train nothing.
 CREATE FUNCTION automl_check_shards(info automl_prepared, allow_empty boolean DEFAULT false) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bad record;
     n bigint;
@@ -1564,7 +1706,7 @@ END $$;
 
 -- Errors unless the transaction can see what segment processes commit.
 CREATE FUNCTION automl_check_isolation() RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'a model hopper run needs the read committed isolation level'
@@ -1578,7 +1720,7 @@ END $$;
 -- They see only what is committed and wait for this transaction's locks:
 -- on rows of the pg_automl catalog it wrote, or on the run's tables.
 CREATE FUNCTION automl_check_caller(tables regclass[]) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     held record;
 BEGIN
@@ -1605,7 +1747,7 @@ END $$;
 -- Errors unless a run can start on the tables of `tinfo` (training) and
 -- `vinfo` (validation, or NULL) from this transaction, as this role.
 CREATE FUNCTION automl_check_run_tables(tinfo automl_prepared, vinfo automl_prepared) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM @extschema@.automl_check_caller(ARRAY[tinfo.output_table, vinfo.output_table]);
     PERFORM @extschema@.automl_check_privileges();
@@ -1618,7 +1760,7 @@ END $$;
 -- Errors unless the current role may write what the segments of a run
 -- write (they run as this role).
 CREATE FUNCTION automl_check_privileges() RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     missing text;
 BEGIN
@@ -1645,7 +1787,74 @@ BEGIN
     END IF;
 END $$;
 
-CREATE VIEW automl_leaderboard AS
+-- Errors unless the current role may act on run `r` (continue, cancel it):
+-- roles that may read a run's data see the run, its owner drives it.
+CREATE FUNCTION automl_check_run_owner(r automl_runs) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_has_role(r.owner::oid, 'USAGE') THEN
+        RAISE EXCEPTION 'run % belongs to role %', r.run_id, r.owner USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only its owner (or a member of the owner role) may continue or stop a run.';
+    END IF;
+END $$;
+
+-- Errors unless the current role may read table `rel` (the training or
+-- validation data of a run it starts or continues).
+CREATE FUNCTION automl_check_readable(rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF rel IS NOT NULL AND NOT has_table_privilege(rel, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', rel USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END $$;
+
+-- Checks a run command as the current role before the driver acts on it
+-- (automl_mop_run and automl_mop_drive are callable, so a command may be
+-- made up) and returns the tables the run reads, schema-qualified: those of
+-- the run it resumes, or those a new run names, once they are known to be
+-- prepared tables this role may read.  Other commands come back with NULLs
+-- for the driver to refuse.
+CREATE FUNCTION automl_check_run_command(command jsonb, OUT train text, OUT validation text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r @extschema@.automl_runs;
+    tinfo @extschema@.automl_prepared;
+    vinfo @extschema@.automl_prepared;
+BEGIN
+    IF jsonb_typeof(command) IS DISTINCT FROM 'object' THEN
+        RETURN;
+    END IF;
+    IF command->>'kind' = 'resume' AND jsonb_typeof(command->'run') = 'number' AND command->>'run' ~ '^-?[0-9]{1,18}$' THEN
+        SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = (command->>'run')::bigint;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'run % does not exist', command->>'run' USING ERRCODE = 'undefined_object',
+                HINT = 'See the table automl_runs.';
+        END IF;
+        PERFORM @extschema@.automl_check_run_owner(r);
+        IF r.status <> 'running' THEN
+            RAISE EXCEPTION 'run % is %, not running', r.run_id, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        train := r.train_table;
+        validation := r.validation_table;
+    ELSIF command->>'kind' = 'create' THEN
+        train := command->>'train';
+        validation := command->>'validation';
+    ELSE
+        RETURN;
+    END IF;
+    PERFORM @extschema@.automl_check_readable(to_regclass(train));
+    PERFORM @extschema@.automl_check_readable(to_regclass(validation));
+    tinfo := @extschema@.automl_prepared_info(train);
+    IF validation IS NOT NULL THEN
+        vinfo := @extschema@.automl_prepared_info(validation);
+    END IF;
+    PERFORM @extschema@.automl_check_run_tables(tinfo, vinfo);
+    train := @extschema@.automl_qualified_name(tinfo.output_table);
+    validation := @extschema@.automl_qualified_name(vinfo.output_table);
+END $$;
+
+-- Views read the catalog as the role that queries them (its row policies).
+CREATE VIEW automl_leaderboard WITH (security_invoker = true) AS
 SELECT t.run_id,
        rank() OVER (PARTITION BY t.run_id
                     ORDER BY t.status = 'failed',
@@ -1662,7 +1871,7 @@ SELECT t.run_id,
 COMMENT ON VIEW automl_leaderboard IS
     'Trials of each run ranked by the metrics of their last completed epoch (validation when there is some)';
 
-CREATE VIEW automl_progress AS
+CREATE VIEW automl_progress WITH (security_invoker = true) AS
 SELECT r.run_id,
        CASE WHEN r.status = 'running' AND NOT automl_run_is_driven(r.run_id) THEN 'interrupted' ELSE r.status END AS status,
        least(r.epochs_done + 1, r.epochs) AS epoch,
@@ -1699,7 +1908,7 @@ GRANT SELECT ON automl_leaderboard, automl_progress TO PUBLIC;
 -- What automl_fit_multiple() checks and the run it asks the driver for.
 CREATE FUNCTION automl_fit_multiple_command(train text, configs jsonb, epochs int, validation text, seed bigint, top_k int,
                                             OUT command jsonb, OUT segments int)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tinfo @extschema@.automl_prepared;
     vinfo @extschema@.automl_prepared;
@@ -1761,10 +1970,10 @@ BEGIN
     segments := tinfo.segments;
 END $$;
 
-CREATE FUNCTION automl_fit_multiple(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
-                                    seed bigint DEFAULT 0, top_k int DEFAULT 5)
+-- automl_fit_multiple() once the table names are schema-qualified.
+CREATE FUNCTION automl_fit_multiple_impl(train text, configs jsonb, epochs int, validation text, seed bigint, top_k int)
 RETURNS SETOF automl_leaderboard
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c record;
     id bigint;
@@ -1773,6 +1982,12 @@ BEGIN
     id := @extschema@.automl_mop_run(c.command, c.segments);
     RETURN QUERY SELECT * FROM @extschema@.automl_leaderboard l WHERE l.run_id = id ORDER BY l.rank, l.trial;
 END $$;
+CREATE FUNCTION automl_fit_multiple(train text, configs jsonb, epochs int DEFAULT 10, validation text DEFAULT NULL,
+                                    seed bigint DEFAULT 0, top_k int DEFAULT 5)
+RETURNS SETOF automl_leaderboard
+LANGUAGE sql AS $$
+SELECT * FROM @extschema@.automl_fit_multiple_impl(@extschema@.automl_resolve_table(train), configs, epochs,
+                                                   @extschema@.automl_resolve_table(validation), seed, top_k) $$;
 COMMENT ON FUNCTION automl_fit_multiple(text, jsonb, int, text, bigint, int) IS
     'Trains several configurations at once with model hopper parallelism; every hop is committed, automl_resume() continues';
 
@@ -1785,16 +2000,19 @@ LANGUAGE plpgsql AS $$
 DECLARE
     c record;
 BEGIN
-    c := @extschema@.automl_fit_multiple_command(train, configs, epochs, validation, seed, top_k);
+    -- (not pinned to a search_path, which would make the procedure atomic:
+    -- like the wrappers above, it names nothing unqualified)
+    c := @extschema@.automl_fit_multiple_command(@extschema@.automl_resolve_table(train), configs, epochs,
+                                                 @extschema@.automl_resolve_table(validation), seed, top_k);
     CALL @extschema@.automl_mop_drive(c.command, c.segments, run_id);
 END $$;
 COMMENT ON PROCEDURE automl_fit_multiple_proc(text, jsonb, int, text, bigint, int, bigint) IS
     'automl_fit_multiple() as a procedure: outside a transaction block it lets vacuum work during the run';
 
--- What automl_resume() checks and the command it gives the driver (with
--- the run's tables, for automl_mop_drive to lock once it has committed).
+-- What automl_resume() checks and the command it gives the driver (which
+-- finds the run's tables itself: automl_check_run_command).
 CREATE FUNCTION automl_resume_command(run_id bigint, OUT command jsonb, OUT segments int)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r @extschema@.automl_runs;
     tinfo @extschema@.automl_prepared;
@@ -1812,6 +2030,7 @@ BEGIN
         RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
             HINT = 'See the table automl_runs.';
     END IF;
+    PERFORM @extschema@.automl_check_run_owner(r);
     IF r.status <> 'running' THEN
         RAISE EXCEPTION 'run % is % and cannot be resumed', run_id, r.status USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -1848,13 +2067,13 @@ BEGIN
         END IF;
         PERFORM pg_sleep(0.1);
     END LOOP;
-    command := jsonb_build_object('kind', 'resume', 'run', r.run_id, 'train', r.train_table, 'validation', r.validation_table);
+    command := jsonb_build_object('kind', 'resume', 'run', r.run_id);
     segments := r.segments;
 END $$;
 
 CREATE FUNCTION automl_resume(run_id bigint)
 RETURNS SETOF automl_leaderboard
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c record;
 BEGIN
@@ -1880,14 +2099,17 @@ COMMENT ON PROCEDURE automl_resume_proc(bigint) IS
 -- Stops a run from any session, as cancelling its caller would: committed
 -- hops stay, automl_resume() continues it.
 CREATE FUNCTION automl_cancel(run_id bigint) RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     driver int;
+    r @extschema@.automl_runs;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.automl_runs r WHERE r.run_id = automl_cancel.run_id) THEN
+    SELECT * INTO r FROM @extschema@.automl_runs x WHERE x.run_id = automl_cancel.run_id;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'run % does not exist', run_id USING ERRCODE = 'undefined_object',
             HINT = 'See the table automl_runs.';
     END IF;
+    PERFORM @extschema@.automl_check_run_owner(r);
     driver := @extschema@.automl_run_driver(run_id);
     IF driver IS NULL THEN
         RAISE EXCEPTION 'run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -22,6 +22,7 @@ inline const char* KindName(ErrorKind k) {
     case ErrorKind::DataCorrupted: return "DataCorrupted";
     case ErrorKind::FeatureNotSupported: return "FeatureNotSupported";
     case ErrorKind::OutOfMemory: return "OutOfMemory";
+    case ErrorKind::ProgramLimit: return "ProgramLimit";
     case ErrorKind::Io: return "Io";
     case ErrorKind::FileNotFound: return "FileNotFound";
     case ErrorKind::Interrupted: return "Interrupted";

@@ -14,6 +14,7 @@ enum class ErrorKind {
   DataCorrupted,      // bytes that should be ours are not (22P03)
   FeatureNotSupported,// a valid request we cannot serve (0A000)
   OutOfMemory,        // 53200
+  ProgramLimit,       // a request beyond a configured limit (54000)
   Io,                 // a file could not be read (58030)
   FileNotFound,       // a file does not exist (58P01)
   Interrupted,        // the caller asked us to stop; the glue re-raises the cancel

@@ -71,7 +71,7 @@ SELECT params FROM automl_fits WHERE fit_id = last_fit();
 -- one step per buffer by default.
 SELECT automl_state_info(state) - 'bytes' AS info FROM automl_fits WHERE fit_id = last_fit();
 -- Every fit so far: 2 epochs, validation metrics.
-SELECT count(*) AS fits, bool_and(epochs_done = 2) AS all_done, bool_and(validation_table = 'fit_val') AS validated
+SELECT count(*) AS fits, bool_and(epochs_done = 2) AS all_done, bool_and(validation_table = 'public.fit_val') AS validated
   FROM automl_fits;
 
 -- Training improves the loss of the first epoch.

@@ -346,9 +346,9 @@ SELECT rows FROM automl_prepare('fm_validation', 'hf_redo_val', 'label', 'image'
 SELECT rows FROM automl_prepare('fm_train', 'hf_redo', 'label', 'image', 250, 3, overwrite => true);
 SELECT * FROM automl_resume(:rr);
 :sqlstate
--- So is a driver's load of the run (a procedure's run locks its tables
--- only after its commit).
-SELECT automl_run_unit(jsonb_build_object('kind', 'load', 'run', :rr));
+-- So is its procedure form (whose run locks its tables only after its
+-- commit, and whose segments check them again when they load the run).
+CALL automl_resume_proc(:rr);
 :sqlstate
 \set VERBOSITY default
 SELECT status FROM automl_progress WHERE run_id = :rr;

@@ -390,11 +390,15 @@ ModelSpec ParseModelSpec(const std::string& json_text) {
   const json& layers = doc.at("layers");
   if (layers.size() > 1000) fail("field \"layers\" holds more than 1000 layers");
   Shape current = spec.input_shape;
+  spec.activation_elements = ShapeElements(current);
   json canon_layers = json::array();
   for (size_t i = 0; i < layers.size(); ++i) {
     LayerSpec L;
     ParseLayer(layers[i], i, L, current);
     current = L.out_shape;
+    // (each term is at most kMaxActivationElements, and there are at most
+    // 1000 layers: no overflow)
+    spec.activation_elements += ShapeElements(current);
     spec.parameter_count += L.parameters;
     if (spec.parameter_count > kMaxParameters)
       throw Error(ErrorKind::InvalidParameter,

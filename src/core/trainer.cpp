@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "pg_automl/activation_limit.h"
 #include "pg_automl/errors.h"
 #include "pg_automl/metric_ops.h"
 #include "pg_automl/model_builder.h"
@@ -230,6 +231,7 @@ PassStats Trainer::Train(const BufferView& b, const InterruptCheck& interrupt) {
   // Minibatches of balanced sizes: a remainder of one row would break batch
   // norm and give one noisy step.
   int64_t rows = b.rows, steps = m.Steps(rows);
+  CheckTrainingBatch(m.spec, (rows + steps - 1) / steps);
   at::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(m.device));
   at::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(m.device));
   for (int64_t i = 0; i < steps; ++i) {
@@ -268,11 +270,18 @@ PassStats Trainer::Evaluate(const BufferView& b, int64_t top_k) {
   s.rows = b.rows;
   s.classification = m.meta.task == Task::Classification;
   s.top_k = std::max<int64_t>(1, std::min<int64_t>(top_k, m.meta.outputs));
-  at::Tensor out = m.model->forward(x);
-  s.loss_sum = m.Loss(out, y, at::Reduction::Sum).item<double>();
-  if (s.classification) {
-    s.correct = CountTopK(out, y, 1).item<int64_t>();
-    s.topk_correct = CountTopK(out, y, s.top_k).item<int64_t>();
+  // Passes of at most `chunk` rows (one, unless the activation limit says
+  // otherwise), their sums added up.
+  const int64_t rows = b.rows, chunk = RowsWithinActivationLimit(m.spec, rows, false);
+  for (int64_t start = 0; start < rows; start += chunk) {
+    const int64_t n = std::min(chunk, rows - start);
+    at::Tensor xc = x.narrow(0, start, n), yc = y.narrow(0, start, n);
+    at::Tensor out = m.model->forward(xc);
+    s.loss_sum += m.Loss(out, yc, at::Reduction::Sum).item<double>();
+    if (s.classification) {
+      s.correct += CountTopK(out, yc, 1).item<int64_t>();
+      s.topk_correct += CountTopK(out, yc, s.top_k).item<int64_t>();
+    }
   }
   return s;
 }
@@ -281,7 +290,13 @@ std::vector<Prediction> Trainer::Predict(const BufferView& b) {
   Impl& m = *impl_;
   torch::NoGradGuard no_grad;
   m.model->eval();
-  at::Tensor out = m.model->forward(m.Inputs(b)).to(torch::kCPU);
+  at::Tensor x = m.Inputs(b);
+  // As in Evaluate: passes within the activation limit.
+  const int64_t rows = b.rows, chunk = RowsWithinActivationLimit(m.spec, rows, false);
+  std::vector<at::Tensor> outs;
+  for (int64_t start = 0; start < rows; start += chunk)
+    outs.push_back(m.model->forward(x.narrow(0, start, std::min(chunk, rows - start))).to(torch::kCPU));
+  at::Tensor out = outs.size() == 1 ? outs[0] : torch::cat(outs);
   std::vector<Prediction> preds(b.rows);
   if (m.meta.task == Task::Classification) {
     auto [prob, idx] = torch::softmax(out, 1).max(1);

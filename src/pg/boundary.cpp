@@ -31,6 +31,7 @@ int sqlstate_of(ErrorKind kind) {
     case ErrorKind::DataCorrupted: return ERRCODE_INVALID_BINARY_REPRESENTATION;
     case ErrorKind::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     case ErrorKind::OutOfMemory: return ERRCODE_OUT_OF_MEMORY;
+    case ErrorKind::ProgramLimit: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
     case ErrorKind::Io: return ERRCODE_IO_ERROR;
     case ErrorKind::FileNotFound: return ERRCODE_UNDEFINED_FILE;
     case ErrorKind::Interrupted: return ERRCODE_QUERY_CANCELED;

@@ -23,17 +23,20 @@
 #include "boundary.h"
 #include "datum_utils.h"
 #include "pg_automl/mop_plan.h"
+#include "run_lock.h"
 #include "segment_executor.h"
 
 extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -74,20 +77,14 @@ char* function_library(Oid fn) {
   return lib;
 }
 
-// The keys of the advisory lock a driver holds on its run, as SQL's
-// automl_run_lock_key() and automl_run_lock_id(run) give them (automl_progress
-// and automl_cancel find the driver by them).
-constexpr int32 kRunLockKey = 1885826412;
-int32 run_lock_id(int64 run_id) { return static_cast<int32>(static_cast<uint32>(run_id & 0xffffffff)); }
-
-// Takes the run's advisory lock for the rest of the transaction, or errors
-// when another driver holds it.  A direct call, not a query: after
+// Takes the run's lock (run_lock.h) for the rest of the transaction, or
+// errors when another driver holds it.  A direct call, not a query: after
 // automl_mop_drive's commit a query would leave a snapshot behind for the
 // rest of the run (EnsurePortalSnapshotExists).
-void lock_run(int64 run_id) {
-  bool locked = DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, Int32GetDatum(kRunLockKey),
-                                                 Int32GetDatum(run_lock_id(run_id))));
-  if (!locked)
+void lock_run(const char* schema, int64 run_id) {
+  Oid runs = get_relname_relid("automl_runs", get_namespace_oid(schema, false));
+  if (!OidIsValid(runs)) elog(ERROR, "table automl_runs of pg_automl is missing");
+  if (!try_lock_run(runs, run_id))
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
                     errhint("See automl_progress; a run is driven by one session at a time.")));
 }
@@ -148,14 +145,14 @@ class Driver {
       if (run == cmd.end() || !run->is_number_integer())
         throw Error(ErrorKind::InvalidParameter, "a resume command names its run: {\"kind\": \"resume\", \"run\": id}");
       run_id = run->get<int64_t>();
-      PgCall([&] { lock_run(run_id); });
+      PgCall([&] { lock_run(schema_, run_id); });
     }
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
     if (*kind == "create") {
       // The id is taken before the run exists so that the run is locked
       // from the moment it is created.
       run_id = nlohmann::json::parse(Control(0, R"({"kind": "new_run_id"})")).at("run_id").get<int64_t>();
-      PgCall([&] { lock_run(run_id); });
+      PgCall([&] { lock_run(schema_, run_id); });
       cmd["run_id"] = run_id;
       cmd["segments"] = segments;
       Control(0, cmd.dump());
@@ -346,15 +343,42 @@ struct DriveArgs {
   int segments;
   char* library;  // the module's file
   char* schema;   // the extension's schema
+  // The tables the run reads, schema-qualified (validation may be NULL), as
+  // automl_check_run_command() found them.
+  char* train;
+  char* validation;
 };
+
+// Checks the command as the calling role with automl_check_run_command()
+// and records the tables its run reads.  The driver is callable by any
+// role that may start a run, so nothing in a command is taken on trust
+// before it is checked: not the tables it names (they are locked for the
+// whole run), not the run it resumes (whose own tables count, whatever the
+// command says).  Commands it leaves alone (not a create or resume of a
+// run id) are refused by Driver::Run.
+void check_command(DriveArgs* a) {
+  MemoryContext outer = CurrentMemoryContext;
+  SPI_connect();
+  char* sql = psprintf("SELECT * FROM %s.automl_check_run_command($1::jsonb)", quote_identifier(a->schema));
+  Oid types[1] = {TEXTOID};
+  Datum values[1] = {CStringGetTextDatum(a->command)};
+  if (SPI_execute_with_args(sql, 1, types, values, nullptr, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+    elog(ERROR, "automl_check_run_command returned no row");
+  char* train = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+  char* validation = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+  a->train = train ? MemoryContextStrdup(outer, train) : nullptr;
+  a->validation = validation ? MemoryContextStrdup(outer, validation) : nullptr;
+  SPI_finish();
+}
 
 DriveArgs drive_args(FunctionCallInfo fcinfo) {
   require_arg(fcinfo, 0, "command");
   require_arg(fcinfo, 1, "segments");
   DriveArgs a{jsonb_arg_cstring(fcinfo, 0), PG_GETARG_INT32(1), function_library(fcinfo->flinfo->fn_oid),
-              get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid))};
+              get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid)), nullptr, nullptr};
   if (a.segments < 1 || a.segments > 1024)
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("segments must be between 1 and 1024")));
+  check_command(&a);
   return a;
 }
 
@@ -376,13 +400,14 @@ int64_t drive(const DriveArgs& a, bool procedure) {
   return run_id;
 }
 
-// The table names a run command holds ("train", "validation"); C++ only.
-std::vector<std::string> CommandTables(const char* command) {
-  std::vector<std::string> names;
-  nlohmann::json cmd = nlohmann::json::parse(command, nullptr, false);
-  for (const char* key : {"train", "validation"})
-    if (cmd.is_object() && cmd.contains(key) && cmd[key].is_string()) names.push_back(cmd[key].get<std::string>());
-  return names;
+// The OID of a table the checks named, or InvalidOid once it is gone;
+// errors unless the role may read it, before it is locked.
+Oid checked_table(const char* name) {
+  if (!name) return InvalidOid;
+  Oid rel = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
+  if (OidIsValid(rel) && pg_class_aclcheck(rel, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+    aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, name);
+  return rel;
 }
 
 // Commits the procedure's transaction so far (see automl_mop_drive) and
@@ -395,21 +420,14 @@ std::vector<std::string> CommandTables(const char* command) {
 // checks saw would silently not be the segments', so a change is an error.
 void commit_keeping_run_locks(const DriveArgs& a) {
   SessionSettings before = current_session_settings();
-  Oid rels[3] = {get_relname_relid("automl_runs", get_namespace_oid(a.schema, false)), InvalidOid, InvalidOid};
-  AUTOML_TRY {
-    std::vector<std::string> names = CommandTables(a.command);
-    for (size_t i = 0; i < names.size() && i < 2; ++i)
-      PgCall([&] {
-        rels[i + 1] = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(names[i].c_str())), NoLock, true);
-      });
-  }
-  AUTOML_CATCH;
   SPI_commit();
   if (!(current_session_settings() == before))
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("the role or a pg_automl setting was set for the transaction only, which the procedure's "
                            "commit ended"),
                     errhint("SET it for the session before the CALL, or use automl_fit_multiple().")));
+  Oid rels[3] = {get_relname_relid("automl_runs", get_namespace_oid(a.schema, false)), checked_table(a.train),
+                 checked_table(a.validation)};
   for (Oid rel : rels)
     if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
 }

@@ -47,6 +47,11 @@ extern "C" {
 
 extern "C" AUTOML_VISIBLE void automl_segment_main(Datum main_arg);
 
+namespace {
+// The bgw_type of segment processes (pg_stat_activity.backend_type).
+constexpr const char* kSegmentType = "pg_automl segment";
+}  // namespace
+
 namespace pg_automl::pg {
 namespace {
 
@@ -191,7 +196,7 @@ void register_segment(dsm_segment* seg, Workers* workers, int k, const char* lib
   strlcpy(w.bgw_library_name, library, BGW_MAXLEN);
   strlcpy(w.bgw_function_name, "automl_segment_main", BGW_MAXLEN);
   snprintf(w.bgw_name, BGW_MAXLEN, "pg_automl segment %d of %d for PID %d", k, workers->n, MyProcPid);
-  strlcpy(w.bgw_type, "pg_automl segment", BGW_MAXLEN);
+  strlcpy(w.bgw_type, kSegmentType, BGW_MAXLEN);
   w.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
   memcpy(w.bgw_extra, &k, sizeof(k));
   w.bgw_notify_pid = MyProcPid;
@@ -476,4 +481,20 @@ void automl_segment_main(Datum main_arg) {
     if (pg_automl::pg::send_message(outh, Size(reply.len), reply.data) != SHM_MQ_SUCCESS) break;
   }
   proc_exit(0);
+}
+
+// automl_require_segment(fn text) -> void
+// Errors unless this backend is a segment process of a model hopper run.
+// The units behind automl_run_unit() write the run's catalog rows as the
+// run's role: called from an ordinary session they would let that role
+// change a run past the driver (mark trials failed, close epochs).  Only a
+// background worker that this module started has this type.
+AUTOML_FUNCTION(automl_require_segment);
+Datum automl_require_segment(PG_FUNCTION_ARGS) {
+  if (MyBgworkerEntry && strcmp(MyBgworkerEntry->bgw_type, kSegmentType) == 0) PG_RETURN_VOID();
+  const char* fn = PG_ARGISNULL(0) ? "this function" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("%s() is run by the segment processes of model hopper runs only", fn),
+                  errhint("Start or continue runs with automl_fit_multiple() and automl_resume().")));
+  PG_RETURN_VOID();
 }
