@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command: installs deps, builds, runs the C++ unit tests
 # (ctest) and the SQL regression tests (pg_regress) against a private,
-# throwaway PostgreSQL 15 cluster. Exits non-zero if anything failed.
+# throwaway PostgreSQL 15 cluster, then the unit tests again and every fuzz
+# target for AUTOML_FUZZ_SECONDS (60) in a clang build with AddressSanitizer
+# and UndefinedBehaviorSanitizer. Exits non-zero if anything failed.
 #
-# Usage: scripts/check.sh [--unit-only | --regress-only] [-- PG_REGRESS_ARGS...]
+# Usage: scripts/check.sh [--unit-only | --regress-only | --sanitize-only] [-- PG_REGRESS_ARGS...]
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -107,24 +109,36 @@ run_crash_resume() {
   "$ROOT/regress/crash_resume.sh"
 }
 
+# The core's unit tests in the sanitized build (any report fails them), and
+# the fuzz targets from their seed corpora.
+run_sanitized() {
+  automl_log "unit tests with AddressSanitizer and UndefinedBehaviorSanitizer"
+  automl_build_sanitized
+  (automl_sanitizer_env && ctest --test-dir "$AUTOML_SANITIZE_DIR" --output-on-failure --no-tests=error) || return 1
+  "$ROOT/scripts/fuzz.sh" "${AUTOML_FUZZ_SECONDS:-60}"
+}
+
 main() {
-  local unit=1 regress=1 rc=0
+  local unit=1 regress=1 sanitize=1 rc=0
   while (($#)); do
     case "$1" in
-      --unit-only) regress=0 ;;
-      --regress-only) unit=0 ;;
+      --unit-only) regress=0 sanitize=0 ;;
+      --regress-only) unit=0 sanitize=0 ;;
+      --sanitize-only) unit=0 regress=0 ;;
       --) shift; break ;;
       *) usage ;;
     esac
     shift
   done
-  ((unit || regress)) || usage
+  ((unit || regress || sanitize)) || usage
   # Fail fast, before a long build, on a schedule that misses a test.
   if ((regress)); then
     check_schedule
   fi
   automl_install_deps
-  automl_build
+  if ((unit || regress)); then
+    automl_build
+  fi
   # Keep going after a unit failure so one run reports everything.
   if ((unit)); then
     run_unit || rc=1
@@ -135,6 +149,9 @@ main() {
     run_vacuum_during_run || rc=1
     run_crash_resume || rc=1
     run_preload_check || rc=1
+  fi
+  if ((sanitize)); then
+    run_sanitized || rc=1
   fi
   if ((rc)); then
     automl_log "FAILED"

@@ -77,6 +77,29 @@ automl_build() {
   DESTDIR="$AUTOML_BUILD_DIR/pgroot" cmake --install "$AUTOML_BUILD_DIR"
 }
 
+# The core, its unit tests and the fuzz targets built with clang,
+# AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's coverage, in
+# $AUTOML_SANITIZE_DIR (default build-sanitize).  Installs clang first.
+AUTOML_SANITIZE_DIR="${AUTOML_SANITIZE_DIR:-$ROOT/build-sanitize}"
+automl_build_sanitized() {
+  AUTOML_DEPS+=(clang libclang-rt-14-dev)
+  automl_install_deps
+  if [[ ! -f "$AUTOML_SANITIZE_DIR/CMakeCache.txt" ]]; then
+    cmake -S "$ROOT" -B "$AUTOML_SANITIZE_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DPG_AUTOML_WITH_POSTGRES=OFF -DPG_AUTOML_BENCH=OFF -DPG_AUTOML_FUZZ=ON
+  fi
+  cmake --build "$AUTOML_SANITIZE_DIR" -j"$AUTOML_JOBS"
+}
+
+# What the sanitizers of a sanitized binary do on a report: stop, and fail.
+# An allocation too large to serve returns NULL, as malloc does without
+# ASan: the code turns it into an out-of-memory error (tested), not a report.
+automl_sanitizer_env() {
+  export ASAN_OPTIONS="abort_on_error=1:allocator_may_return_null=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0"
+}
+
 # ---------------------------------------------------------------- run dir
 
 # Runs a command as the cluster owner. PostgreSQL refuses to run as root, so

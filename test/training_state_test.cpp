@@ -473,6 +473,21 @@ TEST_F(CorruptState, GeneratorStateOfAnotherDeviceKind) {
 
 // ---- the building blocks ------------------------------------------------------
 
+// Found by fuzz/training_state_fuzz: a tensor with a zero dimension has no
+// data; reading one copied 0 bytes to a null pointer (undefined behaviour,
+// which the sanitized unit tests report).
+TEST(StateFormat, EmptyTensorRoundTrip) {
+  ByteWriter w;
+  WriteTensor(w, torch::zeros({3, 0}, torch::kFloat));
+  WriteTensor(w, torch::zeros({0}, torch::kLong));
+  ByteReader r(w.str().data(), w.str().size());
+  at::Tensor a = ReadTensor(r), b = ReadTensor(r);
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{3, 0}));
+  EXPECT_EQ(b.numel(), 0);
+  EXPECT_EQ(b.scalar_type(), at::kLong);
+}
+
 TEST(StateFormat, TensorRoundTripEveryDtype) {
   for (auto type : {at::kFloat, at::kDouble, at::kLong, at::kByte, at::kHalf, at::kBFloat16, at::kInt}) {
     SCOPED_TRACE(c10::toString(type));

@@ -183,7 +183,8 @@ at::Tensor ReadTensor(ByteReader& r) {
   }
   const char* data = r.Take(bytes);
   at::Tensor t = at::empty(dims, at::TensorOptions().dtype(type));
-  std::memcpy(t.data_ptr(), data, bytes);
+  // (an empty tensor has no data pointer, and memcpy wants one even for 0 bytes)
+  if (bytes > 0) std::memcpy(t.data_ptr(), data, bytes);
   return t;
 }
 
