@@ -49,7 +49,7 @@ CREATE TABLE automl_fits (
     model_name       text NOT NULL REFERENCES automl_model_arch (name) ON UPDATE CASCADE,
     params           jsonb NOT NULL,
     train_table      text NOT NULL,       -- names as they were at fit time
-    train_relid      oid,                 -- the training table while it exists (who may read the fit)
+    train_relid      regclass,            -- the training table while it exists (who may read the fit)
     validation_table text,
     task             text NOT NULL,
     -- What the training data looked like, so that the model can read other
@@ -64,7 +64,9 @@ CREATE TABLE automl_fits (
     state            bytea,
     started_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz,
-    owner            regrole NOT NULL DEFAULT current_user::regrole
+    owner            regrole NOT NULL DEFAULT current_user::regrole,
+    -- Rows that belong to a fit have its owner (see "Row ownership").
+    UNIQUE (fit_id, owner)
 );
 -- States are float data that pglz barely compresses: trying costs ~10 ms
 -- per MB at every write.
@@ -76,7 +78,7 @@ ALTER TABLE automl_fits SET (toast.autovacuum_vacuum_scale_factor = 0, toast.aut
 COMMENT ON TABLE automl_fits IS 'Models trained by automl_fit(), with their final training state';
 
 CREATE TABLE automl_fit_epochs (
-    fit_id             bigint NOT NULL REFERENCES automl_fits ON DELETE CASCADE,
+    fit_id             bigint NOT NULL,
     epoch              int NOT NULL,
     train_loss         float8,
     train_accuracy     float8,
@@ -86,7 +88,8 @@ CREATE TABLE automl_fit_epochs (
     rows               bigint NOT NULL,
     seconds            float8 NOT NULL,
     owner              regrole NOT NULL DEFAULT current_user::regrole,
-    PRIMARY KEY (fit_id, epoch)
+    PRIMARY KEY (fit_id, epoch),
+    FOREIGN KEY (fit_id, owner) REFERENCES automl_fits (fit_id, owner) ON DELETE CASCADE
 );
 COMMENT ON TABLE automl_fit_epochs IS 'Per-epoch training and validation metrics of automl_fit()';
 
@@ -117,13 +120,14 @@ BEGIN
     -- a new table could take, and give its readers the old table's models).
     UPDATE @extschema@.automl_fits f SET train_relid = NULL
       FROM pg_catalog.pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = f.train_relid;
+     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = f.train_relid::pg_catalog.oid;
     UPDATE @extschema@.automl_runs r SET train_relid = NULL
       FROM pg_catalog.pg_event_trigger_dropped_objects() d
-     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = r.train_relid;
+     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid AND d.objid = r.train_relid::pg_catalog.oid;
 END $$;
+-- (every command that drops objects: a table also goes with a cascade
+-- from DROP TYPE, DROP EXTENSION, ...)
 CREATE EVENT TRIGGER automl_forget_dropped_tables ON sql_drop
-    WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION automl_forget_dropped_tables();
 
 CREATE TYPE automl_train_result AS (state bytea, loss float8, accuracy float8, rows bigint, steps bigint,
@@ -1063,10 +1067,11 @@ COMMENT ON FUNCTION automl_load_fashion_mnist(text, int, int, int, text) IS
 -- while a run is going.
 
 CREATE TABLE automl_runs (
-    run_id             bigserial PRIMARY KEY,
+    -- (at most 2^48 - 1: the run's lock tells run ids apart by 48 bits)
+    run_id             bigserial PRIMARY KEY CHECK (run_id BETWEEN 1 AND 281474976710655),
     method             text NOT NULL DEFAULT 'fit_multiple',
     train_table        text NOT NULL,     -- schema-qualified names as they were at the start
-    train_relid        oid,               -- the training table while it exists (who may read the run)
+    train_relid        regclass,          -- the training table while it exists (who may read the run)
     validation_table   text,
     train_prepared     jsonb NOT NULL,    -- which automl_prepare() wrote them (automl_prepared_key())
     validation_prepared jsonb,
@@ -1083,14 +1088,15 @@ CREATE TABLE automl_runs (
     attempt_started_at timestamptz,
     started_at         timestamptz NOT NULL DEFAULT now(),
     finished_at        timestamptz,
-    owner              regrole NOT NULL DEFAULT current_user::regrole  -- who started it
+    owner              regrole NOT NULL DEFAULT current_user::regrole,  -- who started it
+    UNIQUE (run_id, owner)
 );
 COMMENT ON TABLE automl_runs IS 'Model selection runs (automl_fit_multiple()); status running with no driver means interrupted';
 
 CREATE TABLE automl_trials (
-    run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
+    run_id      bigint NOT NULL,
     trial       int NOT NULL,              -- position in the run's configurations, from 0
-    fit_id      bigint NOT NULL UNIQUE REFERENCES automl_fits,  -- delete the run before its fits
+    fit_id      bigint NOT NULL UNIQUE,    -- delete the run before its fits
     model_name  text NOT NULL,
     params      jsonb NOT NULL,
     spec        jsonb NOT NULL,            -- the architecture as it was at the start
@@ -1102,7 +1108,10 @@ CREATE TABLE automl_trials (
     state       bytea,                     -- after its last committed hop; NULL when that hop ended an
                                            -- epoch: the state is then its fit's (automl_fits.state)
     owner       regrole NOT NULL DEFAULT current_user::regrole,
-    PRIMARY KEY (run_id, trial)
+    PRIMARY KEY (run_id, trial),
+    UNIQUE (run_id, trial, owner),
+    FOREIGN KEY (run_id, owner) REFERENCES automl_runs (run_id, owner) ON DELETE CASCADE,
+    FOREIGN KEY (fit_id, owner) REFERENCES automl_fits (fit_id, owner)
 );
 ALTER TABLE automl_trials ALTER COLUMN state SET STORAGE EXTERNAL;  -- as automl_fits.state
 ALTER TABLE automl_trials SET (toast.autovacuum_vacuum_scale_factor = 0, toast.autovacuum_vacuum_threshold = 5000);
@@ -1125,19 +1134,20 @@ CREATE TABLE automl_hops (
     finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
     owner          regrole NOT NULL DEFAULT current_user::regrole,
     PRIMARY KEY (run_id, epoch, kind, trial, segment),
-    FOREIGN KEY (run_id, trial) REFERENCES automl_trials ON DELETE CASCADE
+    FOREIGN KEY (run_id, trial, owner) REFERENCES automl_trials (run_id, trial, owner) ON DELETE CASCADE
 );
 COMMENT ON TABLE automl_hops IS 'Hop log: every sub-epoch a trial trained (or was validated) on a segment, in order';
 
 CREATE TABLE automl_run_epochs (
-    run_id      bigint NOT NULL REFERENCES automl_runs ON DELETE CASCADE,
+    run_id      bigint NOT NULL,
     epoch       int NOT NULL,
     seconds     float8 NOT NULL,           -- wall time from the previous epoch's close (or a resume) to this one's
     utilisation float8,                    -- busy segment-seconds (units of any epoch) / (segments x seconds)
     trials      int NOT NULL,              -- trials that trained in the epoch
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     owner       regrole NOT NULL DEFAULT current_user::regrole,
-    PRIMARY KEY (run_id, epoch)
+    PRIMARY KEY (run_id, epoch),
+    FOREIGN KEY (run_id, owner) REFERENCES automl_runs (run_id, owner) ON DELETE CASCADE
 );
 COMMENT ON TABLE automl_run_epochs IS 'Per-epoch wall time and segment utilisation of each run';
 
@@ -1185,11 +1195,11 @@ CREATE POLICY automl_data_readers ON automl_prepared FOR SELECT
 -- (train_relid is the training table's OID until it is dropped: by OID,
 -- not by name, since looking a name up needs USAGE on its schema)
 CREATE POLICY automl_data_readers ON automl_fits FOR SELECT
-    USING (pg_catalog.has_table_privilege(train_relid, 'SELECT'));
+    USING (pg_catalog.has_table_privilege(train_relid::pg_catalog.oid, 'SELECT'));
 CREATE POLICY automl_data_readers ON automl_fit_epochs FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl_fits f WHERE f.fit_id OPERATOR(pg_catalog.=) automl_fit_epochs.fit_id));
 CREATE POLICY automl_data_readers ON automl_runs FOR SELECT
-    USING (pg_catalog.has_table_privilege(train_relid, 'SELECT'));
+    USING (pg_catalog.has_table_privilege(train_relid::pg_catalog.oid, 'SELECT'));
 CREATE POLICY automl_data_readers ON automl_trials FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl_runs r WHERE r.run_id OPERATOR(pg_catalog.=) automl_trials.run_id));
 CREATE POLICY automl_data_readers ON automl_hops FOR SELECT
@@ -1853,6 +1863,35 @@ BEGIN
     validation := @extschema@.automl_qualified_name(vinfo.output_table);
 END $$;
 
+-- What a row refers to must be its writer's too: rows under a fit or a run
+-- have its owner (the foreign keys include owner); a summary describes a
+-- table its writer owns; a fit or a run names a prepared table its writer
+-- sees as training table; and a new fit or run takes its id from the
+-- sequence in this session, so that no role can take ids ahead of others.
+CREATE POLICY automl_own_table ON automl_prepared AS RESTRICTIVE FOR INSERT
+    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                         WHERE c.oid OPERATOR(pg_catalog.=) output_table::pg_catalog.oid), 'USAGE'));
+CREATE POLICY automl_own_table_kept ON automl_prepared AS RESTRICTIVE FOR UPDATE
+    USING (true)
+    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                         WHERE c.oid OPERATOR(pg_catalog.=) output_table::pg_catalog.oid), 'USAGE'));
+CREATE POLICY automl_prepared_training ON automl_fits AS RESTRICTIVE FOR INSERT
+    WITH CHECK (EXISTS (SELECT 1 FROM automl_prepared p
+                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid)
+                AND fit_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_fits_fit_id_seq'::pg_catalog.regclass));
+CREATE POLICY automl_prepared_training_kept ON automl_fits AS RESTRICTIVE FOR UPDATE
+    USING (true)
+    WITH CHECK (train_relid IS NULL OR EXISTS (SELECT 1 FROM automl_prepared p
+                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid));
+CREATE POLICY automl_prepared_training ON automl_runs AS RESTRICTIVE FOR INSERT
+    WITH CHECK (EXISTS (SELECT 1 FROM automl_prepared p
+                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid)
+                AND run_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_runs_run_id_seq'::pg_catalog.regclass));
+CREATE POLICY automl_prepared_training_kept ON automl_runs AS RESTRICTIVE FOR UPDATE
+    USING (true)
+    WITH CHECK (train_relid IS NULL OR EXISTS (SELECT 1 FROM automl_prepared p
+                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid));
+
 -- Views read the catalog as the role that queries them (its row policies).
 CREATE VIEW automl_leaderboard WITH (security_invoker = true) AS
 SELECT t.run_id,
@@ -1998,7 +2037,7 @@ CREATE PROCEDURE automl_fit_multiple_proc(train text, configs jsonb, epochs int 
                                           seed bigint DEFAULT 0, top_k int DEFAULT 5, INOUT run_id bigint DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
-    c record;
+    c pg_catalog.record;  -- (qualified like every name here)
 BEGIN
     -- (not pinned to a search_path, which would make the procedure atomic:
     -- like the wrappers above, it names nothing unqualified)
@@ -2087,7 +2126,7 @@ COMMENT ON FUNCTION automl_resume(bigint) IS 'Continues an interrupted run from 
 CREATE PROCEDURE automl_resume_proc(run_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    c record;
+    c pg_catalog.record;  -- (qualified like every name here)
     id bigint;
 BEGIN
     c := @extschema@.automl_resume_command(run_id);

@@ -24,28 +24,48 @@ class ActivationLimit : public ::testing::Test {
 const char* kWide = R"({"input_shape": [4], "layers": [{"type": "Linear", "out_features": 1000},
                         {"type": "ReLU"}, {"type": "Linear", "out_features": 3}]})";
 
+// Bytes per row of kWide: 2007 elements; evaluation adds 16 per output.
+constexpr int64_t kEvalRow = 2007 * 4 + 3 * 16, kTrainRow = 2007 * 8;
+
 TEST_F(ActivationLimit, CountsTheInputAndEveryLayerOutput) {
   ModelSpec spec = ParseModelSpec(kWide);
   EXPECT_EQ(spec.activation_elements, 4 + 1000 + 1000 + 3);
-  EXPECT_EQ(ActivationBytes(spec, 10, false), 10 * 2007 * 4);
-  EXPECT_EQ(ActivationBytes(spec, 10, true), 10 * 2007 * 8);
+  EXPECT_EQ(ActivationBytes(spec, 10, false), 10 * kEvalRow);
+  EXPECT_EQ(ActivationBytes(spec, 10, true), 10 * kTrainRow);
   EXPECT_EQ(ActivationBytes(spec, INT64_MAX / 2, true), INT64_MAX);
+}
+
+// A convolution unfolds its input (im2col): 3 channels x 5x5 kernel for
+// each of the 8x8 output positions, beside its 16x8x8 output.
+TEST_F(ActivationLimit, CountsTheUnfoldedInputOfConvolutions) {
+  ModelSpec spec = ParseModelSpec(R"({"input_shape": [3, 8, 8], "layers": [
+      {"type": "Conv2d", "out_channels": 16, "kernel_size": 5, "padding": 2}, {"type": "Flatten"},
+      {"type": "Linear", "out_features": 2}]})");
+  EXPECT_EQ(spec.activation_elements, 3 * 8 * 8 + 16 * 8 * 8 + 3 * 5 * 5 * 8 * 8 + 16 * 8 * 8 + 2);
+  // Saturates rather than overflows for the widest convolution a spec allows.
+  ModelSpec huge = ParseModelSpec(R"({"input_shape": [1, 8192, 8192], "layers": [
+      {"type": "Conv2d", "out_channels": 1, "kernel_size": 1023, "padding": 511},
+      {"type": "MaxPool2d", "kernel_size": 1024}, {"type": "Flatten"},
+      {"type": "Linear", "out_features": 2}]})");
+  EXPECT_GT(huge.activation_elements, int64_t(1) << 40);
+  SetActivationMemoryLimit(int64_t(1) << 30);
+  EXPECT_TRUE(ThrowsError([&] { RowsWithinActivationLimit(huge, 1, false); }, ErrorKind::ProgramLimit));
 }
 
 TEST_F(ActivationLimit, RowsPerPassFollowTheLimit) {
   ModelSpec spec = ParseModelSpec(kWide);
   EXPECT_EQ(RowsWithinActivationLimit(spec, 500, false), 500);  // no limit
-  SetActivationMemoryLimit(2007 * 4 * 100);
+  SetActivationMemoryLimit(kEvalRow * 100);
   EXPECT_EQ(RowsWithinActivationLimit(spec, 500, false), 100);
   EXPECT_EQ(RowsWithinActivationLimit(spec, 500, true), 50);
-  SetActivationMemoryLimit(2007 * 4 - 1);
+  SetActivationMemoryLimit(kEvalRow - 1);
   EXPECT_TRUE(ThrowsError([&] { RowsWithinActivationLimit(spec, 500, false); }, ErrorKind::ProgramLimit,
                           {"one row of this model needs"}));
 }
 
 TEST_F(ActivationLimit, TrainingRefusesAMinibatchBeyondIt) {
   ModelSpec spec = ParseModelSpec(kWide);
-  SetActivationMemoryLimit(2007 * 8 * 64);
+  SetActivationMemoryLimit(kTrainRow * 64);
   EXPECT_NO_THROW(CheckTrainingBatch(spec, 64));
   EXPECT_TRUE(ThrowsError([&] { CheckTrainingBatch(spec, 65); }, ErrorKind::ProgramLimit,
                           {"a training step of 65 rows needs", "more than the limit"}));
@@ -67,7 +87,7 @@ TEST_F(ActivationLimit, EvaluationAndPredictionSplitTheBufferAlike) {
   auto t = Trainer::Create(spec, ParseTrainParams("{}"), Task::Classification, 5, "cpu");
   PassStats one = t->Evaluate(View(buf), 2);
   std::vector<Prediction> p1 = t->Predict(View(buf));
-  SetActivationMemoryLimit(2007 * 4 * 64);  // passes of 64 rows: 64 x 4 + 44
+  SetActivationMemoryLimit(kEvalRow * 64);  // passes of 64 rows: 64 x 4 + 44
   PassStats split = t->Evaluate(View(buf), 2);
   std::vector<Prediction> p2 = t->Predict(View(buf));
   EXPECT_EQ(split.rows, 300);

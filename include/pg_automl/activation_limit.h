@@ -22,7 +22,9 @@ int64_t ActivationMemoryLimit();
 
 // Bytes of activations that a pass of `rows` rows through `spec` keeps:
 // 4 per element of every layer's output, twice when training (the
-// gradients of the saved activations), saturating.
+// gradients of the saved activations), and for evaluation and prediction 16
+// more per output (log-softmax or softmax, top-k values and indices);
+// saturating.
 int64_t ActivationBytes(const ModelSpec& spec, int64_t rows, bool training);
 
 // Rows one pass may take within the limit (at least `rows` when there is no

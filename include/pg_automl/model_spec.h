@@ -43,8 +43,9 @@ struct ModelSpec {
   std::vector<LayerSpec> layers;
   Shape output_shape;
   int64_t parameter_count = 0;
-  // Elements of the input and of every layer's output for one sample
-  // (saturating): what one row costs in activations (activation_limit.h).
+  // Elements of the input, of every layer's output and of every
+  // convolution's unfolded input for one sample (saturating): what one row
+  // costs in activations (activation_limit.h).
   int64_t activation_elements = 0;
   std::string canonical_json;       // defaults filled in, names canonical
 };

@@ -153,7 +153,42 @@ CALL automl_mop_drive(jsonb_build_object('kind', 'create', 'train', 'ro_owner.tr
 -- A resume names its run: the run's own tables count, not the command's.
 CALL automl_mop_drive(jsonb_build_object('kind', 'resume', 'run', :owner_run, 'train', 'ro_owner.val_p'), 2);
 :sqlstate
+-- A command the checks cannot read is not run unchecked.
+SELECT automl_mop_run('{"kind": "resume", "run": 1000000000000000000}', 2);
+:sqlstate
+-- Rows planted under the owner's fits and runs, or rows that claim its
+-- tables, are refused: rows under a fit or a run carry its owner, a summary
+-- describes a table of its writer's, ids come from the sequences.
+INSERT INTO automl_hops (run_id, epoch, kind, trial, segment, rows, seconds, pid)
+VALUES (:owner_run, 99, 'train', 0, 0, 1, 0, 0);
+:sqlstate
+INSERT INTO automl_run_epochs (run_id, epoch, seconds, trials) VALUES (:owner_run, 2, 0, 1);
+:sqlstate
+INSERT INTO automl_fit_epochs (fit_id, epoch, rows, seconds) VALUES (:owner_fit, 2, 1, 0);
+:sqlstate
+INSERT INTO automl_prepared SELECT * FROM automl_prepared WHERE output_table = 'ro_owner.train_p'::regclass;
+:sqlstate
+INSERT INTO automl_prepared (output_table, source_table, label_column, feature_columns, task, feature_shape,
+                             normalization, shift, scale, buffer_size, segments, seed, rows, buffers, segment_rows,
+                             segment_buffers)
+VALUES ('ro_owner.src', 'x', 'l', 'f', 'regression', '{1}', 'none', '{0}', '{1}', 1, 1, 0, 1, 1, '{1}', '{1}');
+:sqlstate
+INSERT INTO automl_fits (model_name, params, train_table, train_relid, task, feature_shape, shift, scale, seed, epochs)
+VALUES ('ro_mlp', '{}', 'pg_catalog.pg_class', 'pg_class', 'classification', '{784}', '{0}', '{1}', 0, 1);
+:sqlstate
+INSERT INTO automl_fits (fit_id, model_name, params, train_table, train_relid, task, feature_shape, shift, scale, seed, epochs)
+VALUES (1000000, 'ro_mlp', '{}', 'ro_owner.train_p', 'ro_owner.train_p', 'classification', '{784}', '{0}', '{1}', 0, 1);
+:sqlstate
+INSERT INTO automl_runs (run_id, train_table, train_relid, train_prepared, task, segments, trials, epochs, seed, top_k)
+VALUES (281474976710656 + :owner_run, 'ro_owner.train_p', 'ro_owner.train_p', '{}', 'classification', 2, 1, 1, 0, 5);
+:sqlstate
 RESET SESSION AUTHORIZATION;
+-- Run ids fit the 48 bits of the run's lock, for every role.
+\set VERBOSITY terse
+INSERT INTO automl_runs (run_id, train_table, train_prepared, task, segments, trials, epochs, seed, top_k)
+VALUES (281474976710656 + :owner_run, 'x', '{}', 'classification', 2, 1, 1, 0, 5);
+:sqlstate
+\set VERBOSITY default
 SELECT b.fits = (SELECT md5(string_agg(f.fit_id || ':' || md5(f.state) || ':' || f.epochs_done, ',' ORDER BY f.fit_id))
                    FROM automl_fits f WHERE f.owner = 'ro_owner'::regrole) AS fits_unchanged,
        b.trials = (SELECT string_agg(t.trial || ':' || t.status, ',' ORDER BY t.trial) FROM automl_trials t
@@ -175,13 +210,16 @@ SELECT automl_mop_run('{"kind": "resume", "run": 1}', 2);
 -- Even with a table it may read, the driver starts no segment for a role
 -- that may not write the catalog.
 RESET SESSION AUTHORIZATION;
-GRANT SELECT ON hop_train TO ro_outsider;
+SET SESSION AUTHORIZATION ro_owner;
+GRANT USAGE ON SCHEMA ro_owner TO ro_outsider;
+GRANT SELECT ON ro_owner.train_p TO ro_outsider;
 SET SESSION AUTHORIZATION ro_outsider;
-SELECT automl_mop_run('{"kind": "create", "train": "public.hop_train", "validation": null, "epochs": 1, "seed": 0,
+SELECT automl_mop_run('{"kind": "create", "train": "ro_owner.train_p", "validation": null, "epochs": 1, "seed": 0,
                         "top_k": 5, "trials": [{"model": "ro_mlp", "params": {}}]}', 2);
 :sqlstate
-RESET SESSION AUTHORIZATION;
-REVOKE SELECT ON hop_train FROM ro_outsider;
+SET SESSION AUTHORIZATION ro_owner;
+REVOKE SELECT ON ro_owner.train_p FROM ro_outsider;
+REVOKE USAGE ON SCHEMA ro_owner FROM ro_outsider;
 SET SESSION AUTHORIZATION ro_outsider;
 SELECT * FROM automl_fit_multiple('ro_owner.train_p', '[{"model": "ro_mlp"}]', 1);
 :sqlstate

@@ -22,8 +22,10 @@ void SetActivationMemoryLimit(int64_t bytes) { limit_bytes.store(bytes < 0 ? 0 :
 int64_t ActivationMemoryLimit() { return limit_bytes.load(); }
 
 int64_t ActivationBytes(const ModelSpec& spec, int64_t rows, bool training) {
-  const int64_t per_row = spec.activation_elements * 4 * (training ? 2 : 1);
-  if (rows <= 0 || per_row <= 0) return 0;
+  const int64_t outputs = ShapeElements(spec.output_shape);
+  if (rows <= 0 || spec.activation_elements <= 0) return 0;
+  if (spec.activation_elements > INT64_MAX / 16 || outputs > INT64_MAX / 32) return INT64_MAX;
+  const int64_t per_row = training ? spec.activation_elements * 8 : spec.activation_elements * 4 + outputs * 16;
   return per_row > INT64_MAX / rows ? INT64_MAX : per_row * rows;
 }
 

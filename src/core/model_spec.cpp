@@ -355,6 +355,10 @@ int64_t ShapeElements(const Shape& shape) {
   return n;
 }
 
+namespace {
+int64_t SaturatingAdd(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+}  // namespace
+
 ModelSpec ParseModelSpec(const std::string& json_text) {
   json doc;
   try {
@@ -396,9 +400,13 @@ ModelSpec ParseModelSpec(const std::string& json_text) {
     LayerSpec L;
     ParseLayer(layers[i], i, L, current);
     current = L.out_shape;
-    // (each term is at most kMaxActivationElements, and there are at most
-    // 1000 layers: no overflow)
-    spec.activation_elements += ShapeElements(current);
+    spec.activation_elements = SaturatingAdd(spec.activation_elements, ShapeElements(current));
+    // A convolution also unfolds its input (im2col): channels x kernel
+    // elements for every output position.
+    if (L.type == LayerType::Conv2d)
+      spec.activation_elements = SaturatingAdd(
+          spec.activation_elements,
+          ShapeElements({L.in_shape[0], L.kernel[0], L.kernel[1], L.out_shape[1], L.out_shape[2]}));
     spec.parameter_count += L.parameters;
     if (spec.parameter_count > kMaxParameters)
       throw Error(ErrorKind::InvalidParameter,

@@ -291,27 +291,28 @@ std::vector<Prediction> Trainer::Predict(const BufferView& b) {
   torch::NoGradGuard no_grad;
   m.model->eval();
   at::Tensor x = m.Inputs(b);
-  // As in Evaluate: passes within the activation limit.
+  // As in Evaluate: passes within the activation limit, each reduced to
+  // its predictions before the next.
   const int64_t rows = b.rows, chunk = RowsWithinActivationLimit(m.spec, rows, false);
-  std::vector<at::Tensor> outs;
-  for (int64_t start = 0; start < rows; start += chunk)
-    outs.push_back(m.model->forward(x.narrow(0, start, std::min(chunk, rows - start))).to(torch::kCPU));
-  at::Tensor out = outs.size() == 1 ? outs[0] : torch::cat(outs);
   std::vector<Prediction> preds(b.rows);
-  if (m.meta.task == Task::Classification) {
-    auto [prob, idx] = torch::softmax(out, 1).max(1);
-    prob = prob.contiguous();
-    idx = idx.contiguous();
-    auto pa = prob.accessor<float, 1>();
-    auto ia = idx.accessor<int64_t, 1>();
-    for (uint32_t i = 0; i < b.rows; ++i) {
-      preds[i].class_index = int32_t(ia[i]);
-      preds[i].probability = pa[i];
+  for (int64_t start = 0; start < rows; start += chunk) {
+    const int64_t n = std::min(chunk, rows - start);
+    at::Tensor out = m.model->forward(x.narrow(0, start, n)).to(torch::kCPU);
+    if (m.meta.task == Task::Classification) {
+      auto [prob, idx] = torch::softmax(out, 1).max(1);
+      prob = prob.contiguous();
+      idx = idx.contiguous();
+      auto pa = prob.accessor<float, 1>();
+      auto ia = idx.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < n; ++i) {
+        preds[size_t(start + i)].class_index = int32_t(ia[i]);
+        preds[size_t(start + i)].probability = pa[i];
+      }
+    } else {
+      at::Tensor values = out.contiguous().view({-1});
+      auto va = values.accessor<float, 1>();
+      for (int64_t i = 0; i < n; ++i) preds[size_t(start + i)].value = va[i];
     }
-  } else {
-    at::Tensor values = out.contiguous().view({-1});
-    auto va = values.accessor<float, 1>();
-    for (uint32_t i = 0; i < b.rows; ++i) preds[i].value = va[i];
   }
   return preds;
 }

@@ -127,7 +127,8 @@ class Driver {
  public:
   Driver(DriverContext* ctx, const char* schema) : ctx_(ctx), schema_(schema) {}
 
-  int64_t Run(const std::string& command, int segments, const char* library) {
+  // `checked`: automl_check_run_command() found the run's tables.
+  int64_t Run(const std::string& command, int segments, const char* library, bool checked) {
     nlohmann::json cmd;
     try {
       cmd = nlohmann::json::parse(command);
@@ -145,8 +146,13 @@ class Driver {
       if (run == cmd.end() || !run->is_number_integer())
         throw Error(ErrorKind::InvalidParameter, "a resume command names its run: {\"kind\": \"resume\", \"run\": id}");
       run_id = run->get<int64_t>();
-      PgCall([&] { lock_run(schema_, run_id); });
     }
+    // A command the checks could not make sense of (say, a run id beyond
+    // bigint) is not run unchecked.
+    if (!checked)
+      throw Error(ErrorKind::InvalidParameter, "run command names no run or tables that could be checked", {},
+                  "Start runs with automl_fit_multiple() and continue them with automl_resume().");
+    if (*kind == "resume") PgCall([&] { lock_run(schema_, run_id); });
     PgCall([&] { ex_ = start_segment_executor(segments, library, schema_); });
     if (*kind == "create") {
       // The id is taken before the run exists so that the run is locked
@@ -155,6 +161,8 @@ class Driver {
       PgCall([&] { lock_run(schema_, run_id); });
       cmd["run_id"] = run_id;
       cmd["segments"] = segments;
+      // (segments name themselves after a command's "run": only the driver's)
+      cmd.erase("run");
       Control(0, cmd.dump());
     }
     ctx_->run_id = run_id;
@@ -359,7 +367,8 @@ struct DriveArgs {
 void check_command(DriveArgs* a) {
   MemoryContext outer = CurrentMemoryContext;
   SPI_connect();
-  char* sql = psprintf("SELECT * FROM %s.automl_check_run_command($1::jsonb)", quote_identifier(a->schema));
+  // (every name qualified: a procedure's caller may have any search_path)
+  char* sql = psprintf("SELECT * FROM %s.automl_check_run_command($1::pg_catalog.jsonb)", quote_identifier(a->schema));
   Oid types[1] = {TEXTOID};
   Datum values[1] = {CStringGetTextDatum(a->command)};
   if (SPI_execute_with_args(sql, 1, types, values, nullptr, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -393,7 +402,7 @@ int64_t drive(const DriveArgs& a, bool procedure) {
   int64_t run_id = 0;
   AUTOML_TRY {
     Driver driver(&ctx, a.schema);
-    run_id = driver.Run(a.command, a.segments, a.library);
+    run_id = driver.Run(a.command, a.segments, a.library, a.train != nullptr);
   }
   AUTOML_CATCH;
   error_context_stack = callback.previous;

@@ -50,6 +50,7 @@ struct SessionSettings {
   int threads;
   int buffer_cache_mb;
   int memory_mb;
+  int max_activation_mb;  // pg_automl.max_activation_memory_mb (a superuser's, too)
   char device[64];
 };
 

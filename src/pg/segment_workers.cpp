@@ -242,13 +242,14 @@ SessionSettings current_session_settings() {
   s.threads = automl_threads;
   s.buffer_cache_mb = automl_buffer_cache_mb;
   s.memory_mb = automl_segment_memory_mb;
+  s.max_activation_mb = automl_max_activation_memory_mb;
   strlcpy(s.device, automl_device ? automl_device : "cpu", sizeof(s.device));
   return s;
 }
 
 bool operator==(const SessionSettings& a, const SessionSettings& b) {
   return a.user == b.user && a.threads == b.threads && a.buffer_cache_mb == b.buffer_cache_mb &&
-         a.memory_mb == b.memory_mb && strcmp(a.device, b.device) == 0;
+         a.memory_mb == b.memory_mb && a.max_activation_mb == b.max_activation_mb && strcmp(a.device, b.device) == 0;
 }
 
 SegmentExecutor* start_segment_executor(int segments, const char* library, const char* schema) {
@@ -342,6 +343,9 @@ void apply_settings(const SharedSettings* s, int k) {
   snprintf(buf, sizeof(buf), "%d", s->session.buffer_cache_mb);
   set_option("pg_automl.buffer_cache_mb", buf);
   set_option("pg_automl.device", s->session.device);
+  // (a superuser-only setting: the driver's session was allowed to set it)
+  snprintf(buf, sizeof(buf), "%d", s->session.max_activation_mb);
+  SetConfigOption("pg_automl.max_activation_memory_mb", buf, PGC_SUSET, PGC_S_SESSION);
   snprintf(buf, sizeof(buf), "pg_automl segment %d", k);
   set_option("application_name", buf);
   // Every unit allocates and frees several copies of a state (often MBs):
