@@ -102,6 +102,13 @@ run_vacuum_during_run() {
   "$ROOT/regress/vacuum_during_run.sh"
 }
 
+# Hundreds of calls and errors in one session (40 rounds here): memory
+# levels off, nothing is left behind.
+run_soak() {
+  automl_log "soak"
+  "$ROOT/regress/soak.sh" "${AUTOML_SOAK_ROUNDS:-40}"
+}
+
 # kill -9 of a segment restarts the whole server, so it runs last, outside
 # pg_regress, in its own database.
 run_crash_resume() {
@@ -147,6 +154,7 @@ main() {
     automl_cluster_start
     run_regress "$@" || rc=1
     run_vacuum_during_run || rc=1
+    run_soak || rc=1
     run_crash_resume || rc=1
     run_preload_check || rc=1
   fi

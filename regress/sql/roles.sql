@@ -245,7 +245,7 @@ SELECT count(*) - :runs_before AS new_runs,
 
 -- An interrupted run of the owner (cancelled by statement_timeout).
 SET SESSION AUTHORIZATION ro_owner;
-SET statement_timeout = '2s';
+SET statement_timeout = '5s';
 SELECT * FROM automl_fit_multiple('ro_owner.train_p', '[{"model": "ro_mlp"}, {"model": "ro_mlp", "params": {"lr": 0.01}}]',
                                   1000);
 :sqlstate
@@ -260,7 +260,7 @@ SET SESSION AUTHORIZATION ro_owner;
 SELECT status FROM automl_progress WHERE run_id = :irun;
 -- Its resume runs (cancelled again here, after it began: not refused as
 -- "already running"), and a stopped run can be deleted.
-SET statement_timeout = '3s';
+SET statement_timeout = '6s';
 SELECT * FROM automl_resume(:irun);
 :sqlstate
 RESET statement_timeout;
