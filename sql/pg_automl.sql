@@ -1868,29 +1868,19 @@ END $$;
 -- table its writer owns; a fit or a run names a prepared table its writer
 -- sees as training table; and a new fit or run takes its id from the
 -- sequence in this session, so that no role can take ids ahead of others.
-CREATE POLICY automl_own_table ON automl_prepared AS RESTRICTIVE FOR INSERT
+CREATE POLICY automl_own_table ON automl_prepared AS RESTRICTIVE USING (true)
     WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
                                          WHERE c.oid OPERATOR(pg_catalog.=) output_table::pg_catalog.oid), 'USAGE'));
-CREATE POLICY automl_own_table_kept ON automl_prepared AS RESTRICTIVE FOR UPDATE
-    USING (true)
-    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
-                                         WHERE c.oid OPERATOR(pg_catalog.=) output_table::pg_catalog.oid), 'USAGE'));
-CREATE POLICY automl_prepared_training ON automl_fits AS RESTRICTIVE FOR INSERT
-    WITH CHECK (EXISTS (SELECT 1 FROM automl_prepared p
-                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid)
-                AND fit_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_fits_fit_id_seq'::pg_catalog.regclass));
-CREATE POLICY automl_prepared_training_kept ON automl_fits AS RESTRICTIVE FOR UPDATE
-    USING (true)
+CREATE POLICY automl_prepared_training ON automl_fits AS RESTRICTIVE USING (true)
     WITH CHECK (train_relid IS NULL OR EXISTS (SELECT 1 FROM automl_prepared p
                          WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid));
-CREATE POLICY automl_prepared_training ON automl_runs AS RESTRICTIVE FOR INSERT
-    WITH CHECK (EXISTS (SELECT 1 FROM automl_prepared p
-                         WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid)
-                AND run_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_runs_run_id_seq'::pg_catalog.regclass));
-CREATE POLICY automl_prepared_training_kept ON automl_runs AS RESTRICTIVE FOR UPDATE
-    USING (true)
+CREATE POLICY automl_prepared_training ON automl_runs AS RESTRICTIVE USING (true)
     WITH CHECK (train_relid IS NULL OR EXISTS (SELECT 1 FROM automl_prepared p
                          WHERE p.output_table::pg_catalog.oid OPERATOR(pg_catalog.=) train_relid::pg_catalog.oid));
+CREATE POLICY automl_own_id ON automl_fits AS RESTRICTIVE FOR INSERT
+    WITH CHECK (fit_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_fits_fit_id_seq'::pg_catalog.regclass));
+CREATE POLICY automl_own_id ON automl_runs AS RESTRICTIVE FOR INSERT
+    WITH CHECK (run_id OPERATOR(pg_catalog.<=) pg_catalog.currval('automl_runs_run_id_seq'::pg_catalog.regclass));
 
 -- Views read the catalog as the role that queries them (its row policies).
 CREATE VIEW automl_leaderboard WITH (security_invoker = true) AS

@@ -92,8 +92,9 @@ void _PG_init(void) {
   DefineCustomIntVariable("pg_automl.max_activation_memory_mb",
                           "Activation memory one forward pass of a model may take; 0 means no limit.",
                           "Evaluation and prediction split a buffer into passes within it; a training minibatch "
-                          "beyond it is an error.  Counted as 4 bytes per element of every layer's output, twice "
-                          "when training.",
+                          "beyond it is an error.  Counted per row as 4 bytes per element of every layer's output "
+                          "and of every convolution's unfolded input, twice when training, and 16 more per output "
+                          "when evaluating.",
                           &automl_max_activation_memory_mb, 512, 0, INT_MAX / 2, PGC_SUSET, GUC_UNIT_MB, nullptr,
                           assign_max_activation_memory, nullptr);
 #if PG_VERSION_NUM >= 150000

@@ -82,9 +82,7 @@ char* function_library(Oid fn) {
 // automl_mop_drive's commit a query would leave a snapshot behind for the
 // rest of the run (EnsurePortalSnapshotExists).
 void lock_run(const char* schema, int64 run_id) {
-  Oid runs = get_relname_relid("automl_runs", get_namespace_oid(schema, false));
-  if (!OidIsValid(runs)) elog(ERROR, "table automl_runs of pg_automl is missing");
-  if (!try_lock_run(runs, run_id))
+  if (!try_lock_run(get_namespace_oid(schema, false), run_id))
     ereport(ERROR, (errcode(ERRCODE_OBJECT_IN_USE), errmsg("run %lld is already running", static_cast<long long>(run_id)),
                     errhint("See automl_progress; a run is driven by one session at a time.")));
 }
@@ -435,8 +433,7 @@ void commit_keeping_run_locks(const DriveArgs& a) {
                     errmsg("the role or a pg_automl setting was set for the transaction only, which the procedure's "
                            "commit ended"),
                     errhint("SET it for the session before the CALL, or use automl_fit_multiple().")));
-  Oid rels[3] = {get_relname_relid("automl_runs", get_namespace_oid(a.schema, false)), checked_table(a.train),
-                 checked_table(a.validation)};
+  Oid rels[3] = {runs_table(get_namespace_oid(a.schema, false)), checked_table(a.train), checked_table(a.validation)};
   for (Oid rel : rels)
     if (OidIsValid(rel)) LockRelationOid(rel, AccessShareLock);
 }

@@ -14,11 +14,17 @@ extern "C" {
 
 namespace pg_automl::pg {
 
-bool try_lock_run(Oid runs_table, int64 run_id) {
+Oid runs_table(Oid nsp) {
+  Oid runs = get_relname_relid("automl_runs", nsp);
+  if (!OidIsValid(runs)) elog(ERROR, "table automl_runs of pg_automl is missing");
+  return runs;
+}
+
+bool try_lock_run(Oid nsp, int64 run_id) {
   LOCKTAG tag;
   // Run ids are positive bigints: the low 32 bits and the next 16 (the
   // widths of objid and objsubid) tell 2^48 runs apart.
-  SET_LOCKTAG_OBJECT(tag, MyDatabaseId, runs_table, static_cast<uint32>(run_id & 0xffffffff),
+  SET_LOCKTAG_OBJECT(tag, MyDatabaseId, runs_table(nsp), static_cast<uint32>(run_id & 0xffffffff),
                      static_cast<uint16>((run_id >> 32) & 0xffff));
   return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
@@ -32,8 +38,5 @@ bool try_lock_run(Oid runs_table, int64 run_id) {
 AUTOML_FUNCTION(automl_run_try_lock);
 Datum automl_run_try_lock(PG_FUNCTION_ARGS) {
   pg_automl::pg::require_arg(fcinfo, 0, "run");
-  Oid nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
-  Oid runs = get_relname_relid("automl_runs", nsp);
-  if (!OidIsValid(runs)) elog(ERROR, "table automl_runs of pg_automl is missing");
-  PG_RETURN_BOOL(pg_automl::pg::try_lock_run(runs, PG_GETARG_INT64(0)));
+  PG_RETURN_BOOL(pg_automl::pg::try_lock_run(get_func_namespace(fcinfo->flinfo->fn_oid), PG_GETARG_INT64(0)));
 }

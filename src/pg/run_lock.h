@@ -16,8 +16,12 @@ extern "C" {
 
 namespace pg_automl::pg {
 
-// Takes the lock of run `run_id` (automl_runs is `runs_table`) for the rest
-// of the transaction without waiting; false when another session holds it.
-bool try_lock_run(Oid runs_table, int64 run_id);
+// The OID of automl_runs in the extension's schema `nsp` (the lock's class).
+Oid runs_table(Oid nsp);
+
+// Takes the lock of run `run_id` of the extension in schema `nsp` for the
+// rest of the transaction without waiting; false when another session
+// holds it.
+bool try_lock_run(Oid nsp, int64 run_id);
 
 }  // namespace pg_automl::pg
